@@ -1,0 +1,207 @@
+"""GraphQL over HTTP (the GraphQL-over-HTTP spec): POST JSON and GET, with
+application/graphql-response+json and application/json responses.
+
+Written on Starlette directly rather than through strawberry's view so that each status code
+and media type rule of the spec is visible here, and the hot path stays short.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+import orjson
+import strawberry
+from strawberry.types.graphql import OperationType
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.execution import PreExecutionError
+
+from api import logs
+from api.context import Context
+from api.errors import format_error
+from domain.core.errors import AccessError
+from domain.core.scope import Scope
+from domain.tenancy.sessions import scope_from_bearer
+
+log = logging.getLogger("talentgraph.http")
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+
+
+class RequestError(Exception):
+    """The request is not a well-formed GraphQL-over-HTTP request."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+def _accepted_media_type(accept: str | None) -> str | None:
+    """Pick the response media type from Accept; None when nothing we serve is acceptable."""
+    if not accept:
+        return JSON
+    best: tuple[float, int, str] | None = None
+    for position, item in enumerate(accept.split(",")):
+        parts = [p.strip() for p in item.split(";")]
+        media = parts[0].lower()
+        q = 1.0
+        for param in parts[1:]:
+            if param.lower().startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        if media == GRAPHQL_RESPONSE:
+            candidate = GRAPHQL_RESPONSE
+        elif media in (JSON, "application/*", "*/*"):
+            candidate = JSON
+        else:
+            continue
+        if q <= 0:
+            continue
+        key = (q, -position, candidate)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    return best[2] if best else None
+
+
+def _check_params(params: Any) -> tuple[str, dict[str, Any] | None, str | None, Any]:
+    if not isinstance(params, dict):
+        raise RequestError(400, "The request body must be a JSON object (batching is off).")
+    query = params.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise RequestError(400, "'query' must be a non-empty string.")
+    variables = params.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise RequestError(400, "'variables' must be an object or null.")
+    operation_name = params.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise RequestError(400, "'operationName' must be a string or null.")
+    extensions = params.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise RequestError(400, "'extensions' must be an object or null.")
+    return query, variables, operation_name, extensions
+
+
+def _json_param(raw: str | None, name: str) -> Any:
+    if raw is None or raw == "":
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise RequestError(400, f"'{name}' is not valid JSON.") from exc
+
+
+async def _read_params(request: Request, max_body: int) -> dict[str, Any]:
+    if request.method == "GET":
+        q = request.query_params
+        return {"query": q.get("query"), "variables": _json_param(q.get("variables"), "variables"),
+                "operationName": q.get("operationName"),
+                "extensions": _json_param(q.get("extensions"), "extensions")}
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != JSON:
+        raise RequestError(415, "Send the request as application/json.")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_body:
+        raise RequestError(413, f"The request body is over {max_body} bytes.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_body:
+            raise RequestError(413, f"The request body is over {max_body} bytes.")
+    try:
+        return orjson.loads(bytes(body))  # type: ignore[no-any-return]
+    except orjson.JSONDecodeError as exc:
+        raise RequestError(400, "The request body is not valid JSON.") from exc
+
+
+async def _authenticate(request: Request) -> tuple[Scope | None, AccessError | None]:
+    header = request.headers.get("authorization")
+    if not header:
+        return None, None
+    kind, _, credential = header.partition(" ")
+    if kind.lower() != "bearer" or not credential.strip():
+        return None, AccessError("Use 'Authorization: Bearer <token>'.")
+    try:
+        return await scope_from_bearer(credential.strip()), None
+    except AccessError as exc:
+        return None, exc
+
+
+class GraphQLEndpoint:
+    def __init__(self, schema: strawberry.Schema, *, production: bool, max_body: int,
+                 graphiql_html: str | None) -> None:
+        self.schema = schema
+        self.production = production
+        self.max_body = max_body
+        self.graphiql_html = graphiql_html
+
+    async def endpoint(self, request: Request) -> Response:
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        logs.request_id.set(rid[:64])
+        started = time.perf_counter()
+        response = await self._handle(request, rid)
+        response.headers["x-request-id"] = rid[:64]
+        log.info("graphql request", extra={
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+        return response
+
+    async def _handle(self, request: Request, rid: str) -> Response:
+        if request.method not in ("GET", "POST"):
+            return self._problem(405, "Use GET or POST.", JSON, {"allow": "GET, POST"})
+        accept = request.headers.get("accept")
+        if (request.method == "GET" and self.graphiql_html and "text/html" in (accept or "")
+                and "query" not in request.query_params):
+            return HTMLResponse(self.graphiql_html)
+        media_type = _accepted_media_type(accept)
+        if media_type is None:
+            return self._problem(406, f"Accept {GRAPHQL_RESPONSE} or {JSON}.", JSON)
+        try:
+            query, variables, operation_name, extensions = _check_params(
+                await _read_params(request, self.max_body))
+        except RequestError as exc:
+            return self._problem(exc.status, exc.message, media_type, exc.headers)
+        logs.operation.set(operation_name)
+        scope, auth_error = await _authenticate(request)
+        logs.tenant_id.set(str(scope.tenant_id) if scope else None)
+        context = Context(request_id=rid, scope=scope, auth_error=auth_error,
+                          production=self.production)
+        allowed = ({OperationType.QUERY} if request.method == "GET"
+                   else {OperationType.QUERY, OperationType.MUTATION})
+        try:
+            result = await self.schema.execute(
+                query, variable_values=variables, context_value=context,
+                operation_name=operation_name, allowed_operation_types=allowed,
+                operation_extensions=extensions)
+        except InvalidOperationTypeError:
+            return self._problem(405, "Only queries may be sent with GET; use POST.", media_type,
+                                 {"allow": "POST"})
+        except CannotGetOperationTypeError:
+            return self._problem(
+                400 if media_type == GRAPHQL_RESPONSE else 200,
+                f"Unknown operation named '{operation_name}'." if operation_name
+                else "Several operations: give operationName.", media_type)
+        body: dict[str, Any] = {}
+        if result.errors:
+            body["errors"] = [format_error(e, request_id=rid, production=self.production)
+                              for e in result.errors]
+        status = 200
+        if isinstance(result, PreExecutionError):
+            # Parse and validation failures: no execution happened, so no "data" entry.
+            status = 400 if media_type == GRAPHQL_RESPONSE else 200
+        else:
+            body["data"] = result.data
+        return Response(orjson.dumps(body), status_code=status, media_type=media_type)
+
+    def _problem(self, status: int, message: str, media_type: str,
+                 headers: dict[str, str] | None = None) -> Response:
+        return Response(orjson.dumps({"errors": [{"message": message}]}), status_code=status,
+                        media_type=media_type, headers=headers)

@@ -1,0 +1,109 @@
+"""Relay conventions: opaque global IDs, the Node interface, cursor connections."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+import strawberry
+
+from api.errors import BadInput
+from domain.core.pagination import Page, PageArgs
+
+
+def to_global_id(type_name: str, raw_id: UUID) -> strawberry.ID:
+    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{raw_id}".encode())
+                         .decode().rstrip("="))
+
+
+def from_global_id(global_id: str) -> tuple[str, UUID] | None:
+    """(type name, uuid), or None for anything malformed: treated like an unknown ID."""
+    try:
+        padded = global_id + "=" * (-len(global_id) % 4)
+        type_name, _, raw = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+        return type_name, UUID(raw)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def expect_id(global_id: str, type_name: str) -> UUID | None:
+    decoded = from_global_id(global_id)
+    if decoded is None or decoded[0] != type_name:
+        return None
+    return decoded[1]
+
+
+@strawberry.interface(description="An object with a globally unique, opaque ID.")
+class Node:
+    id: strawberry.ID
+
+
+# type name -> loader of many ids in the request's scope, used by node()/nodes()
+NodeLoader = Callable[[Any, list[UUID]], Awaitable[Sequence[Any | None]]]
+NODE_TYPES: dict[str, NodeLoader] = {}
+
+
+def node_type(type_name: str, loader: NodeLoader) -> None:
+    NODE_TYPES[type_name] = loader
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+T = TypeVar("T")
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+
+    @strawberry.field(description="The nodes of the edges, for clients that need no cursors.")
+    def nodes(self) -> list[T]:
+        return [edge.node for edge in self.edges]
+
+
+def encode_cursor(raw_id: UUID) -> str:
+    return base64.urlsafe_b64encode(f"c:{raw_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, argument: str) -> UUID | None:
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        prefix, _, raw = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+        if prefix != "c":
+            raise ValueError(cursor)
+        return UUID(raw)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise BadInput(f"'{argument}' is not a valid cursor.", argument) from exc
+
+
+def page_args(first: int | None, after: str | None, last: int | None,
+              before: str | None) -> PageArgs:
+    return PageArgs(first=first, after=decode_cursor(after, "after"), last=last,
+                    before=decode_cursor(before, "before"))
+
+
+def connection(page: Page[Any], convert: Callable[[Any], T]) -> Connection[T]:
+    edges = [Edge(cursor=encode_cursor(item.id), node=convert(item)) for item in page.items]
+    return Connection(edges=edges, page_info=PageInfo(
+        has_next_page=page.has_next_page, has_previous_page=page.has_previous_page,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    ))

@@ -1,0 +1,86 @@
+"""The schema: root types assembled from each context, and the limits it runs under."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from api.context import context_of
+from api.limits import CostLimiter
+from api.relay import NODE_TYPES, Node, from_global_id
+from api.tenancy import loaders as tenancy_loaders
+from api.tenancy.mutations import TenancyMutation
+from api.tenancy.queries import TenancyQuery
+from domain.core.config import Settings
+
+tenancy_loaders.register()
+
+
+async def _resolve_nodes(info: strawberry.Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    ctx = context_of(info)
+    ctx.require_scope()
+    pending = []
+    for gid in ids:
+        decoded = from_global_id(gid)
+        batch = NODE_TYPES.get(decoded[0]) if decoded else None
+        pending.append(ctx.loader(batch).load(decoded[1]) if batch and decoded else None)
+    return [await p if p is not None else None for p in pending]
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="Any object by its global ID; null when it does not exist "
+                                  "or is not yours.")
+    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
+        return (await _resolve_nodes(info, [id]))[0]
+
+    @strawberry.field(description="Objects by global IDs, in order; null where not found.")
+    async def nodes(self, info: strawberry.Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        if len(ids) > 100:
+            from api.errors import BadInput
+
+            raise BadInput("At most 100 ids at once.", "ids")
+        return await _resolve_nodes(info, ids)
+
+
+@strawberry.type
+class Query(NodeQuery, TenancyQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(TenancyMutation):
+    pass
+
+
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
+        """Logging happens where errors are formatted: only unexpected ones, with the id."""
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    production = bool(settings and settings.production)
+    max_page = settings.max_page_size if settings else 100
+    extensions: list[Any] = [
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+        MaxTokensLimiter(max_token_count=settings.max_tokens if settings else 2000),
+        QueryDepthLimiter(max_depth=settings.max_query_depth if settings else 12),
+        MaxAliasesLimiter(max_alias_count=settings.max_aliases if settings else 30),
+        CostLimiter(settings.max_query_cost if settings else 5000, max_page),
+    ]
+    if production:
+        extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return Schema(query=Query, mutation=Mutation, extensions=extensions,
+                             types=[], config=StrawberryConfig(auto_camel_case=True))

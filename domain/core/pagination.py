@@ -1,0 +1,56 @@
+"""Keyset pagination on time-ordered primary keys, forwards and backwards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from tortoise.queryset import QuerySet
+
+from domain.core.errors import DomainError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PageArgs:
+    first: int | None = None
+    after: UUID | None = None
+    last: int | None = None
+    before: UUID | None = None
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    has_next_page: bool
+    has_previous_page: bool
+
+
+def check_page_args(args: PageArgs, max_size: int) -> int:
+    """The page size to use, or a field error naming the offending argument."""
+    if args.first is not None and args.last is not None:
+        raise DomainError("Pass either first or last, not both.", field="last", code="INVALID")
+    for name, value in (("first", args.first), ("last", args.last)):
+        if value is not None and not 0 <= value <= max_size:
+            raise DomainError(f"{name} must be between 0 and {max_size}.", field=name,
+                              code="OUT_OF_RANGE")
+    size = args.last if args.last is not None else args.first
+    return max_size if size is None else size
+
+
+async def paginate(qs: QuerySet[Any], args: PageArgs, max_size: int) -> Page[Any]:
+    size = check_page_args(args, max_size)
+    if args.after is not None:
+        qs = qs.filter(id__gt=args.after)
+    if args.before is not None:
+        qs = qs.filter(id__lt=args.before)
+    backwards = args.last is not None
+    rows = list(await qs.order_by("-id" if backwards else "id").limit(size + 1))
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+        return Page(rows, has_next_page=args.before is not None, has_previous_page=more)
+    return Page(rows, has_next_page=more, has_previous_page=args.after is not None)

@@ -1,0 +1,62 @@
+"""The demo tenant a newcomer can query at once: a few members of each role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.core.errors import NotFound
+from domain.tenancy import service, sessions
+from domain.tenancy.models import Membership, Tenant, User
+
+DEMO_SLUG = "demo"
+DEMO_PASSWORD = "demo-password-123"
+DEMO_MEMBERS = [
+    ("ada@demo.talentgraph.dev", "Ada Admin", "admin"),
+    ("rita@demo.talentgraph.dev", "Rita Recruiter", "recruiter"),
+    ("rob@demo.talentgraph.dev", "Rob Recruiter", "recruiter"),
+    ("sam@demo.talentgraph.dev", "Sam Sourcer", "sourcer"),
+    ("cora@demo.talentgraph.dev", "Cora Coordinator", "coordinator"),
+    ("hank@demo.talentgraph.dev", "Hank Hiring-Manager", "hiring_manager"),
+    ("hana@demo.talentgraph.dev", "Hana Hiring-Manager", "hiring_manager"),
+    ("vic@demo.talentgraph.dev", "Vic Viewer", "viewer"),
+]
+
+
+@dataclass(frozen=True)
+class DemoMember:
+    email: str
+    role: str
+    access_token: str
+
+
+async def exists() -> bool:
+    try:
+        await service.tenant_by_slug(DEMO_SLUG)
+        return True
+    except NotFound:
+        return False
+
+
+async def recreate() -> list[DemoMember]:
+    """Drop the demo tenant if present and build it again; returns a token per member."""
+    try:
+        await service.delete_tenant(tenant=await service.tenant_by_slug(DEMO_SLUG))
+    except NotFound:
+        pass
+    tenant = await service.create_tenant(slug=DEMO_SLUG, name="Demo Company")
+    for email, name, role in DEMO_MEMBERS:
+        await service.ensure_member(tenant=tenant, email=email, name=name, role=role,
+                                    password=DEMO_PASSWORD)
+    return [await token_for(tenant, email) for email, _, _ in DEMO_MEMBERS]
+
+
+async def token_for(tenant: Tenant, email: str) -> DemoMember:
+    from domain.core import db
+
+    async with db.system_tenant_tx(str(tenant.id)):
+        user = await User.get_or_none(email=email.lower())
+        membership = user and await Membership.get_or_none(tenant_id=tenant.id, user_id=user.id)
+        if not user or not membership:
+            raise NotFound(f"{email} is not a member of {tenant.slug}.", field="email")
+        issued = await sessions.issue_session(user, tenant, membership.role)
+    return DemoMember(email=email, role=membership.role, access_token=issued.access_token)

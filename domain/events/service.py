@@ -1,0 +1,91 @@
+"""Publishing and dispatching domain events through the outbox.
+
+publish() writes the event in the caller's transaction. After commit, live listeners in this
+process hear it at once (for subscriptions), and a `dispatch_event` job runs the durable
+handlers and marks it dispatched in one transaction, so a handler's writes and the mark
+commit together. A sweep re-enqueues events left pending by a crash.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from domain.core import clock, db, jobs
+from domain.core.scope import Scope
+from domain.events.models import OutboxEvent
+
+log = logging.getLogger("talentgraph.events")
+
+Handler = Callable[[OutboxEvent], Awaitable[None]]
+
+_handlers: dict[str, list[Handler]] = {}
+_listeners: list[Handler] = []
+
+
+def subscribe(name: str, handler: Handler) -> None:
+    """Durable handler: runs once per event (at least once; must be idempotent)."""
+    _handlers.setdefault(name, [])
+    if handler not in _handlers[name]:
+        _handlers[name].append(handler)
+
+
+def listen(listener: Handler) -> Callable[[], None]:
+    """Live listener in this process; best effort. Returns a function that stops it."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener) if listener in _listeners else None
+
+
+async def publish(name: str, payload: dict[str, Any], *, scope: Scope | None = None,
+                  tenant_id: UUID | None = None) -> OutboxEvent:
+    tid = scope.tenant_id if scope else tenant_id
+    if tid is None:
+        raise ValueError("an event belongs to a tenant")
+    event = await OutboxEvent.create(
+        tenant_id=tid, name=name, payload=payload, actor=scope.actor_label if scope else None
+    )
+
+    async def after_commit() -> None:
+        for listener in list(_listeners):
+            try:
+                await listener(event)
+            except Exception:  # a live listener must not break the writer
+                log.exception("live listener failed for %s", name)
+        try:
+            await jobs.enqueue("dispatch_event", str(tid), str(event.id), job_id=f"event:{event.id}")
+        except Exception:  # the sweep picks it up
+            log.exception("could not enqueue dispatch of event %s", event.id)
+
+    db.on_commit(after_commit)
+    return event
+
+
+async def dispatch_event(*, tenant_id: str, event_id: str) -> bool:
+    """Run the durable handlers of one event; False when it was already dispatched."""
+    async with db.system_tenant_tx(tenant_id):
+        query = OutboxEvent.filter(id=event_id, tenant_id=tenant_id, dispatched_at=None)
+        if db.dialect() == "postgres":
+            query = query.select_for_update(skip_locked=True)
+        event = await query.first()
+        if event is None:
+            return False
+        for handler in _handlers.get(event.name, []):
+            await handler(event)
+        event.dispatched_at = clock.now()
+        event.attempts += 1
+        await event.save(update_fields=["dispatched_at", "attempts"])
+        return True
+
+
+async def redispatch_pending(*, older_than_seconds: int = 60, limit: int = 500) -> int:
+    """Safety net: enqueue events still pending after a crash between commit and enqueue."""
+    cutoff = clock.now() - timedelta(seconds=older_than_seconds)
+    async with db.identity_tx():
+        rows = await OutboxEvent.filter(dispatched_at=None, created_at__lt=cutoff).order_by(
+            "created_at").limit(limit).values_list("tenant_id", "id")
+    for tid, eid in rows:
+        await jobs.enqueue("dispatch_event", str(tid), str(eid), job_id=f"event:{eid}")
+    return len(rows)

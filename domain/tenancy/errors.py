@@ -1,0 +1,23 @@
+"""Tenancy's expected failures."""
+
+from domain.core.errors import DomainError
+
+
+class InvalidCredentials(DomainError):
+    code = "INVALID_CREDENTIALS"
+
+
+class TooManyAttempts(DomainError):
+    code = "TOO_MANY_ATTEMPTS"
+
+
+class InvalidToken(DomainError):
+    code = "INVALID_TOKEN"
+
+
+class Duplicate(DomainError):
+    code = "DUPLICATE"
+
+
+class LastAdmin(DomainError):
+    code = "LAST_ADMIN"

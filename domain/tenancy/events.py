@@ -1,0 +1,10 @@
+"""Names of the events tenancy publishes (past tense)."""
+
+MEMBER_INVITED = "MemberInvited"
+INVITE_ACCEPTED = "InviteAccepted"
+INVITE_REVOKED = "InviteRevoked"
+MEMBER_ROLE_UPDATED = "MemberRoleUpdated"
+MEMBER_REMOVED = "MemberRemoved"
+API_KEY_CREATED = "ApiKeyCreated"
+API_KEY_REVOKED = "ApiKeyRevoked"
+TENANT_UPDATED = "TenantUpdated"
