@@ -4,8 +4,6 @@ cost it has not."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -19,7 +17,6 @@ from graphql import (
     ValidationContext,
     ValidationRule,
 )
-from strawberry.extensions import AddValidationRules
 
 
 def _multiplier(field: FieldNode, max_page: int) -> int:
@@ -81,6 +78,3 @@ def cost_limit_rule(max_cost: int, max_page: int) -> type[ValidationRule]:
 
     return CostLimit
 
-
-def CostLimiter(max_cost: int, max_page: int) -> Any:  # noqa: N802 - reads like a class
-    return AddValidationRules([cost_limit_rule(max_cost, max_page)])

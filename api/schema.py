@@ -17,7 +17,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from api.context import context_of
-from api.limits import CostLimiter
+from api.limits import cost_limit_rule
 from api.relay import NODE_TYPES, Node, from_global_id
 from api.tenancy import loaders as tenancy_loaders
 from api.tenancy.mutations import TenancyMutation
@@ -72,15 +72,24 @@ class Schema(strawberry.Schema):
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     production = bool(settings and settings.production)
     max_page = settings.max_page_size if settings else 100
+    max_tokens = settings.max_tokens if settings else 2000
+    max_depth = settings.max_query_depth if settings else 12
+    max_aliases = settings.max_aliases if settings else 30
+    max_cost = settings.max_query_cost if settings else 5000
+    # Rule classes are made once: the validation cache is keyed by them, and strawberry's
+    # limiters would make new classes per request (cache misses on every request).
+    rules = [
+        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
+        cost_limit_rule(max_cost, max_page),
+    ]
+    if production:
+        rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list[Any] = [
         lambda: ParserCache(maxsize=512),
         lambda: ValidationCache(maxsize=512),
-        MaxTokensLimiter(max_token_count=settings.max_tokens if settings else 2000),
-        QueryDepthLimiter(max_depth=settings.max_query_depth if settings else 12),
-        MaxAliasesLimiter(max_alias_count=settings.max_aliases if settings else 30),
-        CostLimiter(settings.max_query_cost if settings else 5000, max_page),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: AddValidationRules(rules),
     ]
-    if production:
-        extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return Schema(query=Query, mutation=Mutation, extensions=extensions,
                              types=[], config=StrawberryConfig(auto_camel_case=True))
