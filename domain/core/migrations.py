@@ -47,8 +47,9 @@ class _Conn:
 
             self._raw = await asyncpg.connect(url.replace("postgresql://", "postgres://", 1))
         else:
-            import aiosqlite
             from pathlib import Path
+
+            import aiosqlite
 
             path = url.removeprefix("sqlite://")
             if path != ":memory:":
