@@ -58,8 +58,17 @@ class User(Node):
 
 
 def user_ref(user_id: UUID | None) -> User | None:
-    """A User by id alone; fields load through the request's dataloader when asked for."""
+    """A User by id alone, for relations that guarantee the user is a member (the viewer,
+    a membership's user); fields load through the request's dataloader when asked for."""
     return None if user_id is None else User(db_id=user_id)
+
+
+async def visible_user(info: strawberry.Info, user_id: UUID | None) -> User | None:
+    """A User only if still a member of the tenant (an inviter may have left since)."""
+    if user_id is None:
+        return None
+    row = await context_of(info).loader(service.users_by_ids).load(user_id)
+    return None if row is None else User(db_id=user_id, row=row)
 
 
 @strawberry.type(description="Tenant-wide settings.")
@@ -129,18 +138,22 @@ class Invite(Node):
     expires_at: datetime
     accepted_at: datetime | None
     revoked_at: datetime | None
-    invited_by: User | None
+    invited_by_id: strawberry.Private[UUID | None]
 
     @strawberry.field
     def id(self) -> strawberry.ID:
         return to_global_id("Invite", self.db_id)
+
+    @strawberry.field(description="Null once the inviter has left the tenant.")
+    async def invited_by(self, info: strawberry.Info) -> User | None:
+        return await visible_user(info, self.invited_by_id)
 
     @staticmethod
     def of(row: models.Invite) -> Invite:
         return Invite(db_id=row.id, email=row.email, role=Role(row.role),
                       created_at=row.created_at, expires_at=row.expires_at,
                       accepted_at=row.accepted_at, revoked_at=row.revoked_at,
-                      invited_by=user_ref(row.invited_by_id))  # type: ignore[attr-defined]
+                      invited_by_id=row.invited_by_id)  # type: ignore[attr-defined]
 
 
 @strawberry.type(description="A partner's credential, bound to this tenant; the secret is "
@@ -152,11 +165,15 @@ class ApiKey(Node):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
-    created_by: User | None
+    created_by_id: strawberry.Private[UUID | None]
 
     @strawberry.field
     def id(self) -> strawberry.ID:
         return to_global_id("ApiKey", self.db_id)
+
+    @strawberry.field(description="Null once its creator has left the tenant.")
+    async def created_by(self, info: strawberry.Info) -> User | None:
+        return await visible_user(info, self.created_by_id)
 
     @strawberry.field(description="The first characters of the secret, to recognise it.")
     def prefix(self) -> str:
@@ -167,7 +184,7 @@ class ApiKey(Node):
         return ApiKey(db_id=row.id, name=row.name, scopes=list(row.scopes),
                       created_at=row.created_at, last_used_at=row.last_used_at,
                       revoked_at=row.revoked_at,
-                      created_by=user_ref(row.created_by_id))  # type: ignore[attr-defined]
+                      created_by_id=row.created_by_id)  # type: ignore[attr-defined]
 
 
 @strawberry.type(description="Who is calling: a member (user and role) or an API key.")
