@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         except Exception as exc:  # readiness reports, it does not raise
             checks["database"] = f"error: {type(exc).__name__}"
         redis = state.get("redis")
-        if settings.redis_url:
+        if redis is not None:
             try:
                 await redis.ping()
                 checks["redis"] = "ok"

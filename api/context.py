@@ -51,7 +51,7 @@ class Context:
 
 
 def context_of(info: strawberry.Info) -> Context:
-    return info.context  # type: ignore[no-any-return]
+    return info.context
 
 
 def scope_of(info: strawberry.Info, permission: str | None = None) -> Scope:

@@ -91,7 +91,7 @@ def format_error(error: GraphQLError, *, request_id: str, production: bool) -> d
         return {"message": "Internal server error.", "locations": _locations(error),
                 "path": error.path,
                 "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}}
-    formatted = error.formatted
+    formatted: dict[str, Any] = dict(error.formatted)
     if production:
         formatted["message"] = _SUGGESTION.sub("", formatted["message"])
     return formatted

@@ -8,6 +8,7 @@ and media type rule of the spec is visible here, and the hot path stays short.
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -17,7 +18,7 @@ import strawberry
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.types.execution import PreExecutionError
+from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from api import logs
@@ -31,6 +32,9 @@ log = logging.getLogger("talentgraph.http")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
+# A client's x-request-id is echoed in headers, logs and error bodies: only a short, plain id is
+# taken as is, anything else gets a fresh one (no header or log injection, one value everywhere).
+_REQUEST_ID = re.compile(r"[\w.:-]{1,64}", re.ASCII)
 
 
 class RequestError(Exception):
@@ -84,10 +88,22 @@ def _check_params(params: Any) -> tuple[str, dict[str, Any] | None, str | None, 
     operation_name = params.get("operationName")
     if operation_name is not None and not isinstance(operation_name, str):
         raise RequestError(400, "'operationName' must be a string or null.")
+    operation_name = operation_name or None  # some clients send "" for "no name"
     extensions = params.get("extensions")
     if extensions is not None and not isinstance(extensions, dict):
         raise RequestError(400, "'extensions' must be an object or null.")
     return query, variables, operation_name, extensions
+
+
+def _content_type(header: str) -> tuple[str, str]:
+    """(media type, charset) of a Content-Type header; JSON's charset defaults to utf-8."""
+    media, *params = header.split(";")
+    charset = "utf-8"
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    return media.strip().lower(), charset
 
 
 def _json_param(raw: str | None, name: str) -> Any:
@@ -105,9 +121,10 @@ async def _read_params(request: Request, max_body: int) -> dict[str, Any]:
         return {"query": q.get("query"), "variables": _json_param(q.get("variables"), "variables"),
                 "operationName": q.get("operationName"),
                 "extensions": _json_param(q.get("extensions"), "extensions")}
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != JSON:
-        raise RequestError(415, "Send the request as application/json.")
+    media, charset = _content_type(request.headers.get("content-type", ""))
+    # The spec allows only UTF-8 bodies; another declared charset would be misread, so refuse it.
+    if media != JSON or charset not in ("utf-8", "utf8"):
+        raise RequestError(415, "Send the request as application/json in UTF-8.")
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_body:
         raise RequestError(413, f"The request body is over {max_body} bytes.")
@@ -117,7 +134,7 @@ async def _read_params(request: Request, max_body: int) -> dict[str, Any]:
         if len(body) > max_body:
             raise RequestError(413, f"The request body is over {max_body} bytes.")
     try:
-        return orjson.loads(bytes(body))  # type: ignore[no-any-return]
+        return orjson.loads(bytes(body))
     except orjson.JSONDecodeError as exc:
         raise RequestError(400, "The request body is not valid JSON.") from exc
 
@@ -135,6 +152,24 @@ async def _authenticate(request: Request) -> tuple[Scope | None, AccessError | N
         return None, exc
 
 
+def _request_error_status(media_type: str) -> int:
+    """Status of a request error (nothing executed): application/graphql-response+json says
+    400; legacy application/json keeps 200 for any well-formed request."""
+    return 400 if media_type == GRAPHQL_RESPONSE else 200
+
+
+def _executed(result: ExecutionResult) -> bool:
+    """Whether execution started, so the response has a "data" entry (possibly null).
+
+    Parse and validation failures come back as PreExecutionError. Variable coercion failures
+    come back as a plain result with data None, like a non-null root field that failed; they
+    differ in that field errors always carry a path and request errors never do.
+    """
+    if isinstance(result, PreExecutionError):
+        return False
+    return result.data is not None or any(error.path for error in result.errors or ())
+
+
 class GraphQLEndpoint:
     def __init__(self, schema: strawberry.Schema, *, production: bool, max_body: int,
                  graphiql_html: str | None) -> None:
@@ -144,11 +179,23 @@ class GraphQLEndpoint:
         self.graphiql_html = graphiql_html
 
     async def endpoint(self, request: Request) -> Response:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        logs.request_id.set(rid[:64])
+        rid = request.headers.get("x-request-id", "")
+        if not _REQUEST_ID.fullmatch(rid):
+            rid = uuid.uuid4().hex
+        logs.request_id.set(rid)
         started = time.perf_counter()
-        response = await self._handle(request, rid)
-        response.headers["x-request-id"] = rid[:64]
+        try:
+            response = await self._handle(request, rid)
+        except Exception:
+            # Resolver errors are masked in format_error; this is for failures around them
+            # (e.g. the database gone while checking the token): a JSON 500 with the id to quote,
+            # not Starlette's plain-text page.
+            log.exception("unexpected error in the GraphQL endpoint")
+            response = Response(orjson.dumps({"errors": [{
+                "message": "Internal server error.",
+                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": rid}}]}),
+                status_code=500, media_type=JSON)
+        response.headers["x-request-id"] = rid
         log.info("graphql request", extra={
             "status": response.status_code,
             "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
@@ -181,12 +228,15 @@ class GraphQLEndpoint:
                 query, variable_values=variables, context_value=context,
                 operation_name=operation_name, allowed_operation_types=allowed,
                 operation_extensions=extensions)
-        except InvalidOperationTypeError:
-            return self._problem(405, "Only queries may be sent with GET; use POST.", media_type,
-                                 {"allow": "POST"})
+        except InvalidOperationTypeError as exc:
+            if exc.operation_type is OperationType.MUTATION:  # only GET refuses mutations
+                return self._problem(405, "Only queries may be sent with GET; use POST.",
+                                     media_type, {"allow": "POST"})
+            return self._problem(_request_error_status(media_type),
+                                 "Subscriptions are not served over HTTP.", media_type)
         except CannotGetOperationTypeError:
             return self._problem(
-                400 if media_type == GRAPHQL_RESPONSE else 200,
+                _request_error_status(media_type),
                 f"Unknown operation named '{operation_name}'." if operation_name
                 else "Several operations: give operationName.", media_type)
         body: dict[str, Any] = {}
@@ -194,11 +244,10 @@ class GraphQLEndpoint:
             body["errors"] = [format_error(e, request_id=rid, production=self.production)
                               for e in result.errors]
         status = 200
-        if isinstance(result, PreExecutionError):
-            # Parse and validation failures: no execution happened, so no "data" entry.
-            status = 400 if media_type == GRAPHQL_RESPONSE else 200
-        else:
+        if _executed(result):
             body["data"] = result.data
+        else:
+            status = _request_error_status(media_type)
         return Response(orjson.dumps(body), status_code=status, media_type=media_type)
 
     def _problem(self, status: int, message: str, media_type: str,

@@ -38,11 +38,13 @@ def expect_id(global_id: str, type_name: str) -> UUID | None:
 
 @strawberry.interface(description="An object with a globally unique, opaque ID.")
 class Node:
-    id: strawberry.ID
+    @strawberry.field(description="Opaque and stable; pass it to node(id:).")
+    def id(self) -> strawberry.ID:
+        raise NotImplementedError
 
 
-# type name -> loader of many ids in the request's scope, used by node()/nodes()
-NodeLoader = Callable[[Any, list[UUID]], Awaitable[Sequence[Any | None]]]
+# type name -> batch loader of ids in the request's scope, used by node()/nodes()
+NodeLoader = Callable[[Any, Sequence[UUID]], Awaitable[dict[UUID, Any]]]
 NODE_TYPES: dict[str, NodeLoader] = {}
 
 

@@ -18,5 +18,6 @@ fi
 
 .venv/bin/ruff check .
 .venv/bin/lint-imports
+.venv/bin/mypy
 .venv/bin/python -m pytest --backend sqlite "$@"
 .venv/bin/python -m pytest --backend postgres "$@"

@@ -14,7 +14,7 @@ from workers.jobs import FUNCTIONS, PERIODIC
 log = logging.getLogger("talentgraph.jobs")
 
 JobFunction = Callable[..., Awaitable[Any]]
-_BY_NAME: dict[str, JobFunction] = {f.__name__: f for f in FUNCTIONS}
+_BY_NAME: dict[str, JobFunction] = {f.__name__: f for f in FUNCTIONS}  # type: ignore[misc]
 
 
 class ArqQueue:

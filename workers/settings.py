@@ -37,7 +37,7 @@ def redis_settings() -> RedisSettings:
 
 class WorkerSettings:
     functions = FUNCTIONS
-    cron_jobs = [cron(f, minute=_cron_minutes(every), second=0, unique=True)  # type: ignore[arg-type]
+    cron_jobs = [cron(f, minute=_cron_minutes(every), second=0, unique=True)
                  for f, every in PERIODIC]
     on_startup = startup
     on_shutdown = shutdown

@@ -46,7 +46,7 @@ class User(Node):
         row = await context_of(info).loader(service.users_by_ids).load(self.db_id)
         if row is None:  # a reference handed out by a visible relation cannot vanish mid-request
             raise LookupError(f"user {self.db_id} not visible")
-        return row  # type: ignore[no-any-return]
+        return row
 
     @strawberry.field
     async def name(self, info: strawberry.Info) -> str:
@@ -126,7 +126,7 @@ class Membership(Node):
     @staticmethod
     def of(row: models.Membership, tenant: models.Tenant | None = None) -> Membership:
         return Membership(db_id=row.id, role=Role(row.role), created_at=row.created_at,
-                          user_id=row.user_id, tenant_row=tenant)  # type: ignore[attr-defined]
+                          user_id=row.user_id, tenant_row=tenant)
 
 
 @strawberry.type(description="An invitation to join the tenant; its token is shown only once.")
@@ -153,7 +153,7 @@ class Invite(Node):
         return Invite(db_id=row.id, email=row.email, role=Role(row.role),
                       created_at=row.created_at, expires_at=row.expires_at,
                       accepted_at=row.accepted_at, revoked_at=row.revoked_at,
-                      invited_by_id=row.invited_by_id)  # type: ignore[attr-defined]
+                      invited_by_id=row.invited_by_id)
 
 
 @strawberry.type(description="A partner's credential, bound to this tenant; the secret is "
@@ -184,7 +184,7 @@ class ApiKey(Node):
         return ApiKey(db_id=row.id, name=row.name, scopes=list(row.scopes),
                       created_at=row.created_at, last_used_at=row.last_used_at,
                       revoked_at=row.revoked_at,
-                      created_by_id=row.created_by_id)  # type: ignore[attr-defined]
+                      created_by_id=row.created_by_id)
 
 
 @strawberry.type(description="Who is calling: a member (user and role) or an API key.")
@@ -201,7 +201,7 @@ class Viewer:
     @strawberry.field(description="Every tenant the user belongs to, to switch between them.")
     async def memberships(self, info: strawberry.Info) -> list[Membership]:
         rows = await service.viewer_memberships(scope_of(info))
-        return [Membership.of(m, m.tenant) for m in rows]  # type: ignore[attr-defined]
+        return [Membership.of(m, m.tenant) for m in rows]
 
 
 @strawberry.type(description="Tokens of a logged-in session.")

@@ -6,6 +6,7 @@ import base64
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,7 +50,7 @@ class Settings:
         return "postgres" if self.database_url.startswith(("postgres://", "postgresql://")) else "sqlite"
 
 
-def _dev_secret(data_dir: Path, name: str, make: callable) -> str:  # type: ignore[valid-type]
+def _dev_secret(data_dir: Path, name: str, make: Callable[[], str]) -> str:
     """A key generated once into the data folder so that dev restarts keep sessions valid."""
     path = data_dir / name
     if path.exists():

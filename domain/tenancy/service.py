@@ -169,7 +169,7 @@ async def update_member_role(scope: Scope, *, membership_id: UUID, role: str) ->
             await _check_admins_remain(scope, membership)
         previous, membership.role = membership.role, role
         await membership.save(update_fields=["role"])
-        await revoke_member_sessions(tenant_id=scope.tenant_id, user_id=membership.user_id,  # type: ignore[attr-defined]
+        await revoke_member_sessions(tenant_id=scope.tenant_id, user_id=membership.user_id,
                                      reason="role_changed")
         await publish(events.MEMBER_ROLE_UPDATED, {"membershipId": str(membership.id),
                       "from": previous, "to": role}, scope=scope)
@@ -182,10 +182,10 @@ async def remove_member(scope: Scope, *, membership_id: UUID) -> UUID:
         membership = await _membership_for_update(scope, membership_id)
         await _check_admins_remain(scope, membership)
         await membership.delete()
-        await revoke_member_sessions(tenant_id=scope.tenant_id, user_id=membership.user_id,  # type: ignore[attr-defined]
+        await revoke_member_sessions(tenant_id=scope.tenant_id, user_id=membership.user_id,
                                      reason="removed")
         await publish(events.MEMBER_REMOVED, {"membershipId": str(membership.id),
-                      "userId": str(membership.user_id)}, scope=scope)  # type: ignore[attr-defined]
+                      "userId": str(membership.user_id)}, scope=scope)
         return membership.id
 
 
@@ -263,7 +263,7 @@ async def accept_invite(*, token: str, name: str | None, password: str) -> Issue
             raise InvalidCredentials("Enter the password of your existing account.",
                                      field="password")
         try:
-            membership = await Membership.create(tenant_id=invite.tenant_id,  # type: ignore[attr-defined]
+            membership = await Membership.create(tenant_id=invite.tenant_id,
                                                  user_id=user.id, role=invite.role)
         except IntegrityError as exc:
             raise Duplicate("You are a member already.", field="token",
@@ -271,8 +271,8 @@ async def accept_invite(*, token: str, name: str | None, password: str) -> Issue
         invite.accepted_at = now
         await invite.save(update_fields=["accepted_at"])
         await publish(events.INVITE_ACCEPTED, {"inviteId": str(invite.id),
-                      "membershipId": str(membership.id)}, tenant_id=invite.tenant_id)  # type: ignore[attr-defined]
-        tenant = await Tenant.get(id=invite.tenant_id)  # type: ignore[attr-defined]
+                      "membershipId": str(membership.id)}, tenant_id=invite.tenant_id)
+        tenant = await Tenant.get(id=invite.tenant_id)
         return await issue_session(user, tenant, membership.role)
 
 

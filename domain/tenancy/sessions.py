@@ -94,10 +94,11 @@ async def login(*, email: str, password: str, tenant_slug: str | None = None) ->
                 memberships = memberships.filter(tenant__slug=tenant_slug)
             membership = await memberships.order_by("created_at").first()
         # Verify even for unknown users so that timing does not reveal who has an account.
-        if verify_password(user.password_hash if user else None, password) and membership:
+        password_ok = verify_password(user.password_hash if user else None, password)
+        if user and membership and password_ok:
             await LoginFailure.filter(email=email).delete()
-            tenant = await Tenant.get(id=membership.tenant_id)  # type: ignore[attr-defined]
-            return await issue_session(user, tenant, membership.role)  # type: ignore[arg-type]
+            tenant = await Tenant.get(id=membership.tenant_id)
+            return await issue_session(user, tenant, membership.role)
     async with db.identity_tx():
         await LoginFailure.create(email=email)
     raise InvalidCredentials("Wrong email or password.", field="password")
@@ -114,9 +115,9 @@ async def refresh_session(*, refresh_token: str) -> IssuedSession:
         token = await query.first()
         if token is None:
             raise InvalidToken("Unknown or expired refresh token.", field="refreshToken")
-        session = await AuthSession.get(id=token.session_id)  # type: ignore[attr-defined]
-        membership = await Membership.get_or_none(tenant_id=session.tenant_id,  # type: ignore[attr-defined]
-                                                  user_id=session.user_id)  # type: ignore[attr-defined]
+        session = await AuthSession.get(id=token.session_id)
+        membership = await Membership.get_or_none(tenant_id=session.tenant_id,
+                                                  user_id=session.user_id)
         if token.used_at is not None and session.revoked_at is None:
             session.revoked_at, session.revoked_reason = now, "refresh_reuse"
             await session.save(update_fields=["revoked_at", "revoked_reason"])
@@ -124,8 +125,8 @@ async def refresh_session(*, refresh_token: str) -> IssuedSession:
         elif session.revoked_at is None and token.expires_at > now and membership is not None:
             token.used_at = now
             await token.save(update_fields=["used_at"])
-            user = await User.get(id=session.user_id)  # type: ignore[attr-defined]
-            tenant = await Tenant.get(id=session.tenant_id)  # type: ignore[attr-defined]
+            user = await User.get(id=session.user_id)
+            tenant = await Tenant.get(id=session.tenant_id)
             return await issue_session(user, tenant, membership.role, session)
     if revoked_family:
         forget_cached_auth()
@@ -139,7 +140,7 @@ async def revoke_session(*, session_id: UUID | None = None, refresh_token: str |
             token = await RefreshToken.get_or_none(token_hash=digest(refresh_token))
             if token is None:
                 return False
-            session_id = token.session_id  # type: ignore[attr-defined]
+            session_id = token.session_id
         updated = await AuthSession.filter(id=session_id, revoked_at=None).update(
             revoked_at=clock.now(), revoked_reason=reason)
     forget_cached_auth()
@@ -172,10 +173,10 @@ async def _live_role(sid: str, uid: str, tid: str) -> str | None:
         return hit[1]
     async with db.identity_tx():
         live = await AuthSession.filter(id=sid, user_id=uid, tenant_id=tid, revoked_at=None).exists()
-        role = None
+        role: str | None = None
         if live:
-            role = await Membership.filter(tenant_id=tid, user_id=uid).values_list("role", flat=True)
-            role = role[0] if role else None
+            roles = await Membership.filter(tenant_id=tid, user_id=uid).values_list("role", flat=True)
+            role = str(roles[0]) if roles else None
     if len(_auth_cache) > 50_000:
         _auth_cache.clear()
     _auth_cache[key] = (time.monotonic() + AUTH_CACHE_SECONDS, role)
@@ -216,7 +217,7 @@ async def scope_from_api_key(secret: str) -> Scope:
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > \
                 API_KEY_TOUCH_SECONDS:
             await ApiKey.filter(id=key.id).update(last_used_at=now)
-    return Scope(tenant_id=key.tenant_id, permissions=frozenset(key.scopes),  # type: ignore[attr-defined]
+    return Scope(tenant_id=key.tenant_id, permissions=frozenset(key.scopes),
                  api_key_id=key.id)
 
 
