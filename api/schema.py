@@ -6,17 +6,11 @@ from typing import Any
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
 from api.context import context_of
+from api.document_cache import document_cache
 from api.limits import cost_limit_rule
 from api.relay import NODE_TYPES, Node, from_global_id
 from api.tenancy import loaders as tenancy_loaders
@@ -85,11 +79,6 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if production:
         rules.append(NoSchemaIntrospectionCustomRule)
-    extensions: list[Any] = [
-        lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
-        lambda: MaxTokensLimiter(max_token_count=max_tokens),
-        lambda: AddValidationRules(rules),
-    ]
+    extensions: list[Any] = [document_cache(rules, max_tokens=max_tokens)]
     return Schema(query=Query, mutation=Mutation, extensions=extensions,
                              types=[], config=StrawberryConfig(auto_camel_case=True))

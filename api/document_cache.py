@@ -1,0 +1,76 @@
+"""Parsing and validation, cached together by query text, in one schema extension.
+
+Strawberry's ParserCache, ValidationCache, MaxTokensLimiter and AddValidationRules do this as
+four extensions; strawberry pays a per-hook cost for every extension on every request, and
+its validation cache hashes the whole document tree per request. Keying both on the query
+string (whose hash Python caches) makes a repeated query cost two dictionary lookups.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    parse,
+    specified_rules,
+)
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
+
+
+class _Documents:
+    """A bounded LRU of query text -> (document, validation errors): unique query texts from
+    the public cannot grow memory without limit."""
+
+    def __init__(self, rules: Sequence[type[ASTValidationRule]], max_tokens: int,
+                 maxsize: int) -> None:
+        self.rules = tuple(specified_rules) + tuple(rules)
+        self.max_tokens = max_tokens
+        self.maxsize = maxsize
+        self._entries: OrderedDict[str, tuple[DocumentNode, list[GraphQLError]]] = OrderedDict()
+
+    def get(self, schema: GraphQLSchema, query: str) -> tuple[DocumentNode, list[GraphQLError]]:
+        entry = self._entries.get(query)
+        if entry is not None:
+            self._entries.move_to_end(query)
+            return entry
+        document = parse(query, max_tokens=self.max_tokens)  # raises on syntax errors: not cached
+        entry = (document, validate_document(schema, document, self.rules))
+        self._entries[query] = entry
+        if len(self._entries) > self.maxsize:
+            self._entries.popitem(last=False)
+        return entry
+
+
+class DocumentCache(SchemaExtension):
+    def __init__(self, documents: _Documents) -> None:
+        self._documents = documents
+        self._errors: list[GraphQLError] | None = None
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = self._documents.max_tokens
+        try:
+            document, self._errors = self._documents.get(context.schema._schema,
+                                                         context.query or "")
+            context.graphql_document = document
+        except GraphQLError:
+            pass  # strawberry parses again and reports it as a pre-execution error
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        if self._errors is not None:
+            self.execution_context.pre_execution_errors = self._errors
+        yield
+
+
+def document_cache(rules: Sequence[type[ASTValidationRule]], *, max_tokens: int,
+                   maxsize: int = 512) -> Callable[[], DocumentCache]:
+    """A factory of per-request extensions sharing one cache."""
+    documents = _Documents(rules, max_tokens, maxsize)
+    return lambda: DocumentCache(documents)
