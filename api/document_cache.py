@@ -16,6 +16,7 @@ from graphql import (
     DocumentNode,
     GraphQLError,
     GraphQLSchema,
+    OperationDefinitionNode,
     parse,
     specified_rules,
 )
@@ -64,8 +65,16 @@ class DocumentCache(SchemaExtension):
         yield
 
     def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
         if self._errors is not None:
-            self.execution_context.pre_execution_errors = self._errors
+            context.pre_execution_errors = self._errors
+        document = context.graphql_document
+        # Strawberry falls back to the first operation when no name is given; the spec says
+        # a document with several operations needs operationName.
+        if (document is not None and context._provided_operation_name is None and not self._errors
+                and sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) > 1):
+            context.pre_execution_errors = [GraphQLError(
+                "The document has several operations: say which with operationName.")]
         yield
 
 

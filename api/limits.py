@@ -35,25 +35,31 @@ def _multiplier(field: FieldNode, max_page: int) -> int:
 
 def selection_cost(selection_set: SelectionSetNode | None,
                    fragments: dict[str, FragmentDefinitionNode], max_page: int,
-                   visiting: frozenset[str] = frozenset()) -> int:
+                   visiting: frozenset[str] = frozenset(),
+                   memo: dict[str, int] | None = None) -> int:
+    """Each fragment's cost is computed once (memo), so fan-out spreads stay linear."""
     if selection_set is None:
         return 0
+    memo = {} if memo is None else memo
     total = 0
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
             if selection.name.value.startswith("__"):
                 continue
-            children = selection_cost(selection.selection_set, fragments, max_page, visiting)
+            children = selection_cost(selection.selection_set, fragments, max_page, visiting,
+                                      memo)
             total += 1 + _multiplier(selection, max_page) * children
         elif isinstance(selection, InlineFragmentNode):
-            total += selection_cost(selection.selection_set, fragments, max_page, visiting)
+            total += selection_cost(selection.selection_set, fragments, max_page, visiting, memo)
         elif isinstance(selection, FragmentSpreadNode):
             name = selection.name.value
             fragment = fragments.get(name)
             if fragment is None or name in visiting:  # cycles are another rule's error
                 continue
-            total += selection_cost(fragment.selection_set, fragments, max_page,
-                                    visiting | {name})
+            if name not in memo:
+                memo[name] = selection_cost(fragment.selection_set, fragments, max_page,
+                                            visiting | {name}, memo)
+            total += memo[name]
     return total
 
 

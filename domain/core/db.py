@@ -92,8 +92,13 @@ async def _transaction(tenant_id: str | None, cross_tenant: bool) -> AsyncIterat
     if outer is not None:
         if tenant_id is not None and outer.tenant_id not in (None, tenant_id):
             raise RuntimeError("a transaction cannot switch tenant")
-        async with in_transaction() as conn:
-            yield conn
+        mark = len(outer.after_commit)
+        try:
+            async with in_transaction() as conn:  # a savepoint
+                yield conn
+        except BaseException:
+            del outer.after_commit[mark:]  # what the rolled-back block registered never happened
+            raise
         return
     state = _TxState(tenant_id=tenant_id)
     token = _tx.set(state)
