@@ -23,14 +23,17 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from api.limits import Limits, check_limits
+
 
 class _Documents:
     """A bounded LRU of query text -> (document, validation errors): unique query texts from
     the public cannot grow memory without limit."""
 
-    def __init__(self, rules: Sequence[type[ASTValidationRule]], max_tokens: int,
-                 maxsize: int) -> None:
+    def __init__(self, rules: Sequence[type[ASTValidationRule]], limits: Limits,
+                 max_tokens: int, maxsize: int) -> None:
         self.rules = tuple(specified_rules) + tuple(rules)
+        self.limits = limits
         self.max_tokens = max_tokens
         self.maxsize = maxsize
         self._entries: OrderedDict[str, tuple[DocumentNode, list[GraphQLError]]] = OrderedDict()
@@ -41,7 +44,11 @@ class _Documents:
             self._entries.move_to_end(query)
             return entry
         document = parse(query, max_tokens=self.max_tokens)  # raises on syntax errors: not cached
-        entry = (document, validate_document(schema, document, self.rules))
+        # Limits first, in linear time: a document over them never reaches the validation
+        # rules, some of which are slow on adversarial documents.
+        errors = check_limits(document, self.limits) or validate_document(schema, document,
+                                                                           self.rules)
+        entry = (document, errors)
         self._entries[query] = entry
         if len(self._entries) > self.maxsize:
             self._entries.popitem(last=False)
@@ -78,8 +85,8 @@ class DocumentCache(SchemaExtension):
         yield
 
 
-def document_cache(rules: Sequence[type[ASTValidationRule]], *, max_tokens: int,
+def document_cache(rules: Sequence[type[ASTValidationRule]], *, limits: Limits, max_tokens: int,
                    maxsize: int = 512) -> Callable[[], DocumentCache]:
     """A factory of per-request extensions sharing one cache."""
-    documents = _Documents(rules, max_tokens, maxsize)
+    documents = _Documents(rules, limits, max_tokens, maxsize)
     return lambda: DocumentCache(documents)

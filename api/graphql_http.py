@@ -24,7 +24,7 @@ from strawberry.types.graphql import OperationType
 from api import logs
 from api.context import Context
 from api.errors import format_error
-from domain.core.errors import AccessError
+from domain.core.errors import AccessError, Unauthenticated
 from domain.core.scope import Scope
 from domain.tenancy.sessions import scope_from_bearer
 
@@ -145,7 +145,7 @@ async def _authenticate(request: Request) -> tuple[Scope | None, AccessError | N
         return None, None
     kind, _, credential = header.partition(" ")
     if kind.lower() != "bearer" or not credential.strip():
-        return None, AccessError("Use 'Authorization: Bearer <token>'.")
+        return None, Unauthenticated("Use 'Authorization: Bearer <token>'.")
     try:
         return await scope_from_bearer(credential.strip()), None
     except AccessError as exc:
@@ -235,10 +235,12 @@ class GraphQLEndpoint:
             return self._problem(_request_error_status(media_type),
                                  "Subscriptions are not served over HTTP.", media_type)
         except CannotGetOperationTypeError:
+            # Without operationName strawberry takes the first operation, so this is either an
+            # unknown name or a document of fragments only.
             return self._problem(
                 _request_error_status(media_type),
                 f"Unknown operation named '{operation_name}'." if operation_name
-                else "Several operations: give operationName.", media_type)
+                else "The document has no operation to run.", media_type)
         body: dict[str, Any] = {}
         if result.errors:
             body["errors"] = [format_error(e, request_id=rid, production=self.production)

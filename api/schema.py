@@ -6,12 +6,11 @@ from typing import Any
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
 from api.context import context_of
 from api.document_cache import document_cache
-from api.limits import cost_limit_rule
+from api.limits import Limits
 from api.relay import NODE_TYPES, Node, from_global_id
 from api.tenancy import loaders as tenancy_loaders
 from api.tenancy.mutations import TenancyMutation
@@ -70,15 +69,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     max_depth = settings.max_query_depth if settings else 12
     max_aliases = settings.max_aliases if settings else 30
     max_cost = settings.max_query_cost if settings else 5000
-    # Rule classes are made once: the validation cache is keyed by them, and strawberry's
-    # limiters would make new classes per request (cache misses on every request).
-    rules = [
-        *QueryDepthLimiter(max_depth=max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
-        cost_limit_rule(max_cost, max_page),
-    ]
-    if production:
-        rules.append(NoSchemaIntrospectionCustomRule)
-    extensions: list[Any] = [document_cache(rules, max_tokens=max_tokens)]
+    limits = Limits(max_depth=max_depth, max_aliases=max_aliases, max_cost=max_cost,
+                    max_page=max_page)
+    rules = [NoSchemaIntrospectionCustomRule] if production else []
+    extensions: list[Any] = [document_cache(rules, limits=limits, max_tokens=max_tokens)]
     return Schema(query=Query, mutation=Mutation, extensions=extensions,
                              types=[], config=StrawberryConfig(auto_camel_case=True))

@@ -3,6 +3,7 @@
 # `talentgraph serve` on a free port with a throwaway SQLite data dir.
 #
 #   bash scripts/http_audit.sh            # exit 0 when every MUST audit passes
+#   bash scripts/http_audit.sh --strict   # ... and every SHOULD audit too
 #
 # graphql-http is installed into a cache folder outside the repo (never node_modules here):
 # ${HTTP_AUDIT_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/talentgraph/http-audit}. Pinned versions
@@ -73,5 +74,5 @@ fi
 
 # (c) the audits; their exit code is ours. The trap stops the server.
 status=0
-node "$here/http_audit.mjs" "$base/graphql" "$pkg_dir" || status=$?
+node "$here/http_audit.mjs" "$base/graphql" "$pkg_dir" "$@" || status=$?
 exit "$status"
