@@ -26,12 +26,12 @@ from strawberry.schema.schema import validate_document
 from api.limits import Limits, check_limits
 
 
-class _Documents:
+class Documents:
     """A bounded LRU of query text -> (document, validation errors): unique query texts from
     the public cannot grow memory without limit."""
 
     def __init__(self, rules: Sequence[type[ASTValidationRule]], limits: Limits,
-                 max_tokens: int, maxsize: int) -> None:
+                 max_tokens: int, maxsize: int = 512) -> None:
         self.rules = tuple(specified_rules) + tuple(rules)
         self.limits = limits
         self.max_tokens = max_tokens
@@ -56,7 +56,7 @@ class _Documents:
 
 
 class DocumentCache(SchemaExtension):
-    def __init__(self, documents: _Documents) -> None:
+    def __init__(self, documents: Documents) -> None:
         self._documents = documents
         self._errors: list[GraphQLError] | None = None
 
@@ -85,8 +85,6 @@ class DocumentCache(SchemaExtension):
         yield
 
 
-def document_cache(rules: Sequence[type[ASTValidationRule]], *, limits: Limits, max_tokens: int,
-                   maxsize: int = 512) -> Callable[[], DocumentCache]:
+def document_cache(documents: Documents) -> Callable[[], DocumentCache]:
     """A factory of per-request extensions sharing one cache."""
-    documents = _Documents(rules, limits, max_tokens, maxsize)
     return lambda: DocumentCache(documents)

@@ -9,21 +9,24 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import time
-import uuid
+from inspect import isawaitable
 from typing import Any
 
 import orjson
 import strawberry
+from graphql import ExecutionResult, GraphQLError, OperationDefinitionNode, execute, get_operation_ast
+from graphql import OperationType as GraphQLOperationType
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.types.execution import ExecutionResult, PreExecutionError
-from strawberry.types.graphql import OperationType
+from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from api import logs
 from api.context import Context
+from api.document_cache import Documents
 from api.errors import format_error
+from api.limits import Limits
 from domain.core.errors import AccessError, Unauthenticated
 from domain.core.scope import Scope
 from domain.tenancy.sessions import scope_from_bearer
@@ -32,6 +35,7 @@ log = logging.getLogger("talentgraph.http")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
+SLOW_MS = 500.0
 # A client's x-request-id is echoed in headers, logs and error bodies: only a short, plain id is
 # taken as is, anything else gets a fresh one (no header or log injection, one value everywhere).
 _REQUEST_ID = re.compile(r"[\w.:-]{1,64}", re.ASCII)
@@ -161,19 +165,20 @@ def _request_error_status(media_type: str) -> int:
 def _executed(result: ExecutionResult) -> bool:
     """Whether execution started, so the response has a "data" entry (possibly null).
 
-    Parse and validation failures come back as PreExecutionError. Variable coercion failures
-    come back as a plain result with data None, like a non-null root field that failed; they
-    differ in that field errors always carry a path and request errors never do.
+    Variable coercion failures come back as a result with data None, like a non-null root
+    field that failed; they differ in that field errors always carry a path and request
+    errors never do.
     """
-    if isinstance(result, PreExecutionError):
-        return False
     return result.data is not None or any(error.path for error in result.errors or ())
 
 
 class GraphQLEndpoint:
     def __init__(self, schema: strawberry.Schema, *, production: bool, max_body: int,
-                 graphiql_html: str | None) -> None:
+                 graphiql_html: str | None, documents: Documents | None = None) -> None:
         self.schema = schema
+        self.graphql_schema = schema._schema
+        self.documents = documents or getattr(schema, "documents", None) or Documents(
+            [], Limits(max_depth=12, max_aliases=30, max_cost=5000, max_page=100), 2000)
         self.production = production
         self.max_body = max_body
         self.graphiql_html = graphiql_html
@@ -181,7 +186,7 @@ class GraphQLEndpoint:
     async def endpoint(self, request: Request) -> Response:
         rid = request.headers.get("x-request-id", "")
         if not _REQUEST_ID.fullmatch(rid):
-            rid = uuid.uuid4().hex
+            rid = secrets.token_hex(16)
         logs.request_id.set(rid)
         started = time.perf_counter()
         try:
@@ -196,9 +201,14 @@ class GraphQLEndpoint:
                 "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": rid}}]}),
                 status_code=500, media_type=JSON)
         response.headers["x-request-id"] = rid
-        log.info("graphql request", extra={
-            "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+        duration_ms = (time.perf_counter() - started) * 1000
+        # Every request at DEBUG; at INFO only failures and slow ones, so that the log line is
+        # not a large share of a fast request's cost.
+        level = logging.INFO if response.status_code >= 400 or duration_ms > SLOW_MS \
+            else logging.DEBUG
+        if log.isEnabledFor(level):
+            log.log(level, "graphql request", extra={
+                "status": response.status_code, "duration_ms": round(duration_ms, 2)})
         return response
 
     async def _handle(self, request: Request, rid: str) -> Response:
@@ -212,7 +222,7 @@ class GraphQLEndpoint:
         if media_type is None:
             return self._problem(406, f"Accept {GRAPHQL_RESPONSE} or {JSON}.", JSON)
         try:
-            query, variables, operation_name, extensions = _check_params(
+            query, variables, operation_name, _extensions = _check_params(
                 await _read_params(request, self.max_body))
         except RequestError as exc:
             return self._problem(exc.status, exc.message, media_type, exc.headers)
@@ -221,32 +231,41 @@ class GraphQLEndpoint:
         logs.tenant_id.set(str(scope.tenant_id) if scope else None)
         context = Context(request_id=rid, scope=scope, auth_error=auth_error,
                           production=self.production)
-        allowed = ({OperationType.QUERY} if request.method == "GET"
-                   else {OperationType.QUERY, OperationType.MUTATION})
         try:
-            result = await self.schema.execute(
-                query, variable_values=variables, context_value=context,
-                operation_name=operation_name, allowed_operation_types=allowed,
-                operation_extensions=extensions)
-        except InvalidOperationTypeError as exc:
-            if exc.operation_type is OperationType.MUTATION:  # only GET refuses mutations
-                return self._problem(405, "Only queries may be sent with GET; use POST.",
-                                     media_type, {"allow": "POST"})
+            document, errors = self.documents.get(self.graphql_schema, query)
+        except GraphQLError as exc:  # syntax, or over the token limit
+            return self._result(ExecutionResult(data=None, errors=[exc]), rid, media_type, False)
+        if errors:
+            return self._result(ExecutionResult(data=None, errors=errors), rid, media_type, False)
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            several = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) > 1
+            message = (f"Unknown operation named '{operation_name}'." if operation_name else
+                       "The document has several operations: say which with operationName."
+                       if several else "The document has no operation to run.")
+            return self._problem(_request_error_status(media_type), message, media_type)
+        if operation.operation is GraphQLOperationType.SUBSCRIPTION:
             return self._problem(_request_error_status(media_type),
                                  "Subscriptions are not served over HTTP.", media_type)
-        except CannotGetOperationTypeError:
-            # Without operationName strawberry takes the first operation, so this is either an
-            # unknown name or a document of fragments only.
-            return self._problem(
-                _request_error_status(media_type),
-                f"Unknown operation named '{operation_name}'." if operation_name
-                else "The document has no operation to run.", media_type)
+        if operation.operation is GraphQLOperationType.MUTATION and request.method == "GET":
+            return self._problem(405, "Only queries may be sent with GET; use POST.",
+                                 media_type, {"allow": "POST"})
+        # graphql-core directly: the document is parsed, validated and limit-checked already,
+        # so strawberry's per-request wrapper around the same call would be pure overhead.
+        outcome = execute(self.graphql_schema, document, variable_values=variables,
+                          operation_name=operation_name, context_value=context,
+                          is_awaitable=optimized_is_awaitable)  # type: ignore[arg-type]
+        result = await outcome if isawaitable(outcome) else outcome
+        return self._result(result, rid, media_type, _executed(result))
+
+    def _result(self, result: ExecutionResult, rid: str, media_type: str,
+                executed: bool) -> Response:
         body: dict[str, Any] = {}
         if result.errors:
             body["errors"] = [format_error(e, request_id=rid, production=self.production)
                               for e in result.errors]
         status = 200
-        if _executed(result):
+        if executed:
             body["data"] = result.data
         else:
             status = _request_error_status(media_type)

@@ -11,7 +11,9 @@ from uuid import UUID
 import strawberry
 
 from api.errors import BadInput
-from domain.core.pagination import Page, PageArgs
+from domain.core.config import settings
+from domain.core.errors import DomainError
+from domain.core.pagination import Page, PageArgs, check_page_args
 
 
 def to_global_id(type_name: str, raw_id: UUID) -> strawberry.ID:
@@ -98,8 +100,14 @@ def decode_cursor(cursor: str | None, argument: str) -> UUID | None:
 
 def page_args(first: int | None, after: str | None, last: int | None,
               before: str | None) -> PageArgs:
-    return PageArgs(first=first, after=decode_cursor(after, "after"), last=last,
+    """Checked connection arguments; errors name the argument like every other BadInput."""
+    args = PageArgs(first=first, after=decode_cursor(after, "after"), last=last,
                     before=decode_cursor(before, "before"))
+    try:
+        check_page_args(args, settings().max_page_size)
+    except DomainError as exc:
+        raise BadInput(exc.message, exc.field[-1]) from exc
+    return args
 
 
 def connection(page: Page[Any], convert: Callable[[Any], T]) -> Connection[T]:

@@ -9,7 +9,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.schema.config import StrawberryConfig
 
 from api.context import context_of
-from api.document_cache import document_cache
+from api.document_cache import Documents, document_cache
 from api.limits import Limits
 from api.relay import NODE_TYPES, Node, from_global_id
 from api.tenancy import loaders as tenancy_loaders
@@ -58,11 +58,16 @@ class Mutation(TenancyMutation):
 
 
 class Schema(strawberry.Schema):
+    """The documents cache is shared by the schema extension (for schema.execute) and the
+    HTTP endpoint, which executes cached documents with graphql-core directly."""
+
+    documents: Documents
+
     def process_errors(self, errors: Any, execution_context: Any = None) -> None:
         """Logging happens where errors are formatted: only unexpected ones, with the id."""
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> Schema:
     production = bool(settings and settings.production)
     max_page = settings.max_page_size if settings else 100
     max_tokens = settings.max_tokens if settings else 2000
@@ -72,6 +77,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     limits = Limits(max_depth=max_depth, max_aliases=max_aliases, max_cost=max_cost,
                     max_page=max_page)
     rules = [NoSchemaIntrospectionCustomRule] if production else []
-    extensions: list[Any] = [document_cache(rules, limits=limits, max_tokens=max_tokens)]
-    return Schema(query=Query, mutation=Mutation, extensions=extensions,
-                             types=[], config=StrawberryConfig(auto_camel_case=True))
+    documents = Documents(rules, limits, max_tokens)
+    schema = Schema(query=Query, mutation=Mutation, extensions=[document_cache(documents)],
+                    config=StrawberryConfig(auto_camel_case=True))
+    schema.documents = documents
+    return schema

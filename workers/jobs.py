@@ -5,13 +5,27 @@ arq calls them as fn(ctx, *args); the in-process queue does the same, so both ru
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+from arq.worker import Retry
 
 from domain.events import service as events
 
+log = logging.getLogger("talentgraph.jobs")
+
+# arq retries a job only when it raises Retry (any other exception fails it for good), so a
+# failed dispatch is re-raised as Retry, deferred RETRY_BASE_SECONDS * 2 ** (try - 1).
+RETRY_BASE_SECONDS = 1.0
+
 
 async def dispatch_event(ctx: dict[str, Any], tenant_id: str, event_id: str) -> bool:
-    return await events.dispatch_event(tenant_id=tenant_id, event_id=event_id)
+    try:
+        return await events.dispatch_event(tenant_id=tenant_id, event_id=event_id)
+    except Exception as exc:
+        job_try = int(ctx.get("job_try") or 1)
+        log.warning("dispatch of event %s failed (try %d)", event_id, job_try, exc_info=True)
+        raise Retry(defer=RETRY_BASE_SECONDS * 2 ** (job_try - 1)) from exc
 
 
 async def sweep_outbox(ctx: dict[str, Any]) -> int:

@@ -64,7 +64,8 @@ class InProcessQueue:
                 except Exception:
                     log.exception("job %s failed (try %d of %d)", function.__name__, attempt,
                                   self.max_tries)
-                    await asyncio.sleep(self.retry_base_seconds * 2 ** (attempt - 1))
+                    if attempt < self.max_tries:  # no backoff after the last try
+                        await asyncio.sleep(self.retry_base_seconds * 2 ** (attempt - 1))
         finally:
             if job_id is not None:
                 self._active_ids.discard(job_id)

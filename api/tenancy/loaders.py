@@ -13,11 +13,15 @@ from domain.tenancy import service
 
 
 async def _users(scope: Scope, ids: Sequence[UUID]) -> dict[UUID, Any]:
+    if not scope.can("tenancy:read"):
+        return {}
     rows = await service.users_by_ids(scope, ids)
     return {k: User(db_id=k, row=v) for k, v in rows.items()}
 
 
 async def _memberships(scope: Scope, ids: Sequence[UUID]) -> dict[UUID, Any]:
+    if not scope.can("tenancy:read"):
+        return {}
     return {k: Membership.of(v) for k, v in (await service.memberships_by_ids(scope, ids)).items()}
 
 

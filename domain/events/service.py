@@ -44,22 +44,29 @@ async def publish(name: str, payload: dict[str, Any], *, scope: Scope | None = N
     tid = scope.tenant_id if scope else tenant_id
     if tid is None:
         raise ValueError("an event belongs to a tenant")
-    event = await OutboxEvent.create(
-        tenant_id=tid, name=name, payload=payload, actor=scope.actor_label if scope else None
-    )
+    event: OutboxEvent | None = None
 
     async def after_commit() -> None:
+        written = event
+        if written is None:  # the insert failed and the caller committed anyway
+            return
         for listener in list(_listeners):
             try:
-                await listener(event)
+                await listener(written)
             except Exception:  # a live listener must not break the writer
                 log.exception("live listener failed for %s", name)
         try:
-            await jobs.enqueue("dispatch_event", str(tid), str(event.id), job_id=f"event:{event.id}")
+            await jobs.enqueue("dispatch_event", str(tid), str(written.id),
+                               job_id=f"event:{written.id}")
         except Exception:  # the sweep picks it up
-            log.exception("could not enqueue dispatch of event %s", event.id)
+            log.exception("could not enqueue dispatch of event %s", written.id)
 
+    # Registered before the insert: outside a transaction this raises before anything is
+    # written (otherwise the row would autocommit and only the sweep would ever see it).
     db.on_commit(after_commit)
+    event = await OutboxEvent.create(
+        tenant_id=tid, name=name, payload=payload, actor=scope.actor_label if scope else None
+    )
     return event
 
 
@@ -86,6 +93,9 @@ async def redispatch_pending(*, older_than_seconds: int = 60, limit: int = 500) 
     async with db.identity_tx():
         rows = await OutboxEvent.filter(dispatched_at=None, created_at__lt=cutoff).order_by(
             "created_at").limit(limit).values_list("tenant_id", "id")
+    # A job id of its own per sweep: arq keeps a failed job's id for keep_result, and reusing
+    # it would silently drop the retry. Dispatch is idempotent, so a duplicate is harmless.
+    sweep = int(clock.now().timestamp()) // 60
     for tid, eid in rows:
-        await jobs.enqueue("dispatch_event", str(tid), str(eid), job_id=f"event:{eid}")
+        await jobs.enqueue("dispatch_event", str(tid), str(eid), job_id=f"event:{eid}:sweep:{sweep}")
     return len(rows)

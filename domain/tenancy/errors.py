@@ -5,6 +5,7 @@ from domain.core.errors import DomainError
 
 class InvalidCredentials(DomainError):
     code = "INVALID_CREDENTIALS"
+    email: str | None = None  # whose failure to count towards the login throttle
 
 
 class TooManyAttempts(DomainError):

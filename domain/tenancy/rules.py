@@ -95,7 +95,7 @@ def merge_settings(current: dict[str, Any], changes: dict[str, Any]) -> dict[str
     if changes.get("timeZone") is not None:
         try:
             zoneinfo.ZoneInfo(changes["timeZone"])
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a folder
             raise DomainError("Unknown time zone.", field=["settings", "timeZone"],
                               code="INVALID") from exc
         merged["timeZone"] = changes["timeZone"]

@@ -16,8 +16,14 @@ from domain.core.pagination import Page, PageArgs, paginate
 from domain.core.scope import Scope
 from domain.core.security import digest, hash_password, new_token, verify_password
 from domain.events.service import publish
-from domain.tenancy import events, rules
-from domain.tenancy.errors import Duplicate, InvalidCredentials, InvalidToken, LastAdmin
+from domain.tenancy import events, rules, sessions
+from domain.tenancy.errors import (
+    Duplicate,
+    InvalidCredentials,
+    InvalidToken,
+    LastAdmin,
+    TooManyAttempts,
+)
 from domain.tenancy.models import ApiKey, Invite, Membership, Tenant, User
 from domain.tenancy.sessions import (
     API_KEY_PREFIX,
@@ -220,7 +226,8 @@ async def invite_member(scope: Scope, *, email: str, role: str) -> tuple[Invite,
 async def list_invites(scope: Scope, page: PageArgs) -> Page[Invite]:
     scope.require("tenancy:write")
     async with db.tenant_tx(scope):
-        qs = Invite.filter(tenant_id=scope.tenant_id, accepted_at=None, revoked_at=None)
+        qs = Invite.filter(tenant_id=scope.tenant_id, accepted_at=None, revoked_at=None,
+                           expires_at__gt=clock.now())
         return await paginate(qs, page, settings().max_page_size)
 
 
@@ -245,7 +252,17 @@ async def revoke_invite(scope: Scope, *, invite_id: UUID) -> Invite:
 
 
 async def accept_invite(*, token: str, name: str | None, password: str) -> IssuedSession:
-    """New people set a name and password; existing users prove themselves with theirs."""
+    """New people set a name and password; existing users prove themselves with theirs,
+    under the same throttle as login."""
+    try:
+        return await _accept_invite(token=token, name=name, password=password)
+    except InvalidCredentials as exc:
+        if exc.email:
+            await sessions.record_login_failure(exc.email)
+        raise
+
+
+async def _accept_invite(*, token: str, name: str | None, password: str) -> IssuedSession:
     now = clock.now()
     async with db.identity_tx():
         query = Invite.filter(token_hash=digest(token or ""))
@@ -259,9 +276,14 @@ async def accept_invite(*, token: str, name: str | None, password: str) -> Issue
             rules.check_password(password)
             user = await User.create(email=invite.email, name=rules.check_name(name or ""),
                                      password_hash=hash_password(password))
+        elif await sessions.throttled(user.email):
+            raise TooManyAttempts("Too many failed attempts; try again in a few minutes.",
+                                  field="password")
         elif not verify_password(user.password_hash, password):
-            raise InvalidCredentials("Enter the password of your existing account.",
-                                     field="password")
+            error = InvalidCredentials("Enter the password of your existing account.",
+                                       field="password")
+            error.email = user.email
+            raise error
         try:
             membership = await Membership.create(tenant_id=invite.tenant_id,
                                                  user_id=user.id, role=invite.role)

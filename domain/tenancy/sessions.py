@@ -7,9 +7,11 @@ removal and role changes take effect within AUTH_CACHE_SECONDS, and at once in t
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from domain.core import clock, db
@@ -73,7 +75,13 @@ async def issue_session(user: User, tenant: Tenant, role: str,
     return IssuedSession(access, access_expires, refresh, refresh_expires, user, tenant, role)
 
 
-async def _throttled(email: str) -> bool:
+async def record_login_failure(email: str) -> None:
+    """In a transaction of its own: the failing operation's transaction rolls back."""
+    async with db.identity_tx():
+        await LoginFailure.create(email=email, created_at=clock.now())
+
+
+async def throttled(email: str) -> bool:
     cfg = settings()
     since = clock.now() - timedelta(seconds=cfg.login_window_seconds)
     return await LoginFailure.filter(email=email, created_at__gte=since).count() >= \
@@ -83,7 +91,7 @@ async def _throttled(email: str) -> bool:
 async def login(*, email: str, password: str, tenant_slug: str | None = None) -> IssuedSession:
     email = rules.normalise_email(email)
     async with db.identity_tx():
-        if await _throttled(email):
+        if await throttled(email):
             raise TooManyAttempts("Too many failed attempts; try again in a few minutes.",
                                   field="email")
         user = await User.get_or_none(email=email)
@@ -99,8 +107,7 @@ async def login(*, email: str, password: str, tenant_slug: str | None = None) ->
             await LoginFailure.filter(email=email).delete()
             tenant = await Tenant.get(id=membership.tenant_id)
             return await issue_session(user, tenant, membership.role)
-    async with db.identity_tx():
-        await LoginFailure.create(email=email)
+    await record_login_failure(email)
     raise InvalidCredentials("Wrong email or password.", field="password")
 
 
@@ -154,47 +161,66 @@ async def revoke_member_sessions(*, tenant_id: UUID, user_id: UUID, reason: str)
     db.on_commit(_forget_async)
 
 
-# (session, user, tenant) -> (monotonic deadline, role or None when not live)
-_auth_cache: dict[tuple[str, str, str], tuple[float, str | None]] = {}
+# access token -> (monotonic deadline, token expiry, scope or None once the session is over).
+# Only tokens with a valid signature get here, so strangers cannot fill it with garbage.
+_scopes: dict[str, tuple[float, int, Scope | None]] = {}
+# Concurrent requests with the same token wait for one lookup instead of each querying.
+_lookups: dict[str, asyncio.Future[tuple[float, int, Scope | None]]] = {}
+
+
+_generation = 0
 
 
 def forget_cached_auth() -> None:
-    _auth_cache.clear()
+    """After a revocation: drop cached scopes, and let no lookup already under way store one."""
+    global _generation
+    _generation += 1
+    _scopes.clear()
+    _lookups.clear()
 
 
 async def _forget_async() -> None:
     forget_cached_auth()
 
 
-async def _live_role(sid: str, uid: str, tid: str) -> str | None:
-    key = (sid, uid, tid)
-    hit = _auth_cache.get(key)
-    if hit and hit[0] > time.monotonic():
-        return hit[1]
+async def _lookup(claims: dict[str, Any]) -> tuple[float, int, Scope | None]:
+    sid, uid, tid = claims["sid"], claims["sub"], claims["tid"]
     async with db.identity_tx():
-        live = await AuthSession.filter(id=sid, user_id=uid, tenant_id=tid, revoked_at=None).exists()
-        role: str | None = None
-        if live:
-            roles = await Membership.filter(tenant_id=tid, user_id=uid).values_list("role", flat=True)
-            role = str(roles[0]) if roles else None
-    if len(_auth_cache) > 50_000:
-        _auth_cache.clear()
-    _auth_cache[key] = (time.monotonic() + AUTH_CACHE_SECONDS, role)
-    return role
+        live = await AuthSession.filter(id=sid, user_id=uid, tenant_id=tid,
+                                        revoked_at=None).exists()
+        roles = await Membership.filter(tenant_id=tid, user_id=uid).values_list(
+            "role", flat=True) if live else []
+    scope = None
+    if roles:
+        role = str(roles[0])
+        scope = Scope(tenant_id=UUID(tid), permissions=rules.ROLE_PERMISSIONS[role],
+                      user_id=UUID(uid), role=role, session_id=UUID(sid))
+    return time.monotonic() + AUTH_CACHE_SECONDS, int(claims["exp"]), scope
 
 
 async def scope_from_access_token(token: str) -> Scope:
-    try:
-        claims = read_access_token(settings().secret_key, token, clock.now())
-        sid, uid, tid = claims["sid"], claims["sub"], claims["tid"]
-        UUID(sid), UUID(uid), UUID(tid)
-    except (TokenInvalid, KeyError, ValueError, TypeError) as exc:
-        raise Unauthenticated("Invalid or expired access token.") from exc
-    role = await _live_role(sid, uid, tid)
-    if role is None:
+    hit = _scopes.get(token)
+    if hit is None or hit[0] <= time.monotonic() or hit[1] <= clock.now().timestamp():
+        try:
+            claims = read_access_token(settings().secret_key, token, clock.now())
+            UUID(claims["sid"]), UUID(claims["sub"]), UUID(claims["tid"])
+        except (TokenInvalid, KeyError, ValueError, TypeError) as exc:
+            raise Unauthenticated("Invalid or expired access token.") from exc
+        generation = _generation
+        pending = _lookups.get(token)
+        if pending is None:
+            pending = asyncio.ensure_future(_lookup(claims))
+            _lookups[token] = pending
+            pending.add_done_callback(lambda done: _lookups.pop(token, None)
+                                      if _lookups.get(token) is done else None)
+        hit = await asyncio.shield(pending)
+        if generation == _generation:
+            if len(_scopes) > 50_000:
+                _scopes.clear()
+            _scopes[token] = hit
+    if hit[2] is None:
         raise Unauthenticated("This session has ended; log in again.")
-    return Scope(tenant_id=UUID(tid), permissions=rules.ROLE_PERMISSIONS[role], user_id=UUID(uid),
-                 role=role, session_id=UUID(sid))
+    return hit[2]
 
 
 def split_api_key(secret: str) -> UUID | None:

@@ -14,7 +14,9 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from api.app import create_app
+from api.document_cache import Documents
 from api.graphql_http import GraphQLEndpoint
+from api.limits import Limits
 from domain.core import config
 from tests.conftest import make_settings
 
@@ -234,7 +236,9 @@ async def test_a_document_without_operations_is_a_request_error(client):
     response = await _post(client, {"query": "fragment F on Query { __typename }"},
                            **AS_GRAPHQL_RESPONSE)
     assert response.status_code == 400
-    assert response.json() == {"errors": [{"message": "The document has no operation to run."}]}
+    body = response.json()
+    assert "data" not in body
+    assert [e["message"] for e in body["errors"]] == ["Fragment 'F' is never used."]
 
 
 async def test_operation_name_picks_the_operation(client):
@@ -292,8 +296,9 @@ class _CrashQuery:
         return "ok"
 
 
-def _tiny_client(schema: Any) -> httpx.AsyncClient:
-    endpoint = GraphQLEndpoint(schema, production=True, max_body=10_000, graphiql_html=None)
+def _tiny_client(schema: Any, documents: Documents | None = None) -> httpx.AsyncClient:
+    endpoint = GraphQLEndpoint(schema, production=True, max_body=10_000, graphiql_html=None,
+                               documents=documents)
     app = Starlette(routes=[Route("/graphql", endpoint.endpoint, methods=["GET", "POST"])])
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 
@@ -317,11 +322,13 @@ async def test_unexpected_resolver_errors_are_masked_with_the_request_id(request
 
 
 async def test_failures_outside_resolvers_are_a_masked_json_500():
-    class ExplodingSchema:
-        async def execute(self, *args: Any, **kwargs: Any) -> Any:
+    class ExplodingDocuments(Documents):
+        def get(self, schema: Any, query: str) -> Any:
             raise RuntimeError("database gone")
 
-    async with _tiny_client(ExplodingSchema()) as http:
+    limits = Limits(max_depth=12, max_aliases=30, max_cost=5000, max_page=100)
+    async with _tiny_client(strawberry.Schema(query=_CrashQuery),
+                            ExplodingDocuments([], limits, 2000)) as http:
         response = await http.post("/graphql", json={"query": "{ fine }"})
     assert response.status_code == 500
     assert _media(response) == JSON
