@@ -17,6 +17,7 @@ from tortoise import Tortoise
 
 from api.graphql_http import GraphQLEndpoint
 from api.schema import build_schema
+from domain import subscriptions
 from domain.core import config, db, jobs
 from domain.core.config import Settings
 from workers.queue import ArqQueue, InProcessQueue
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     """manage_db=False leaves opening the database and the job queue to the caller (tests)."""
     settings = settings or config.load_settings()
     config.configure(settings)
+    subscriptions.register()
     schema = build_schema(settings)
     endpoint = GraphQLEndpoint(
         schema, production=settings.production, max_body=settings.max_body_bytes,

@@ -11,6 +11,11 @@ from strawberry.schema.config import StrawberryConfig
 from api.context import context_of
 from api.document_cache import Documents, document_cache
 from api.limits import Limits
+from api.projects.schema import ProjectMutation, ProjectQuery
+from api.prospects.imports import ImportMutation, ImportQuery
+from api.prospects.mutations import ProspectMutation
+from api.prospects.queries import ProspectQuery
+from api.prospects.search import SearchMutation, SearchQuery
 from api.relay import NODE_TYPES, Node, from_global_id
 from api.tenancy import loaders as tenancy_loaders
 from api.tenancy.mutations import TenancyMutation
@@ -48,12 +53,13 @@ class NodeQuery:
 
 
 @strawberry.type
-class Query(NodeQuery, TenancyQuery):
+class Query(NodeQuery, TenancyQuery, ProspectQuery, SearchQuery, ProjectQuery, ImportQuery):
     pass
 
 
 @strawberry.type
-class Mutation(TenancyMutation):
+class Mutation(TenancyMutation, ProspectMutation, SearchMutation, ProjectMutation,
+               ImportMutation):
     pass
 
 

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from api.app import create_app
+from domain import subscriptions
 from domain.core import config, db, jobs, migrations
 from domain.core.config import Settings
 from domain.tenancy import service
@@ -89,6 +90,7 @@ async def settings(backend: str) -> AsyncIterator[Settings]:
         url = f"sqlite://{data_dir / 'test.sqlite3'}"
     settings = make_settings(url, data_dir)
     config.configure(settings)
+    subscriptions.register()
     await migrations.upgrade(settings)
     await db.open_db(settings)
     queue = InProcessQueue(retry_base_seconds=0.01)

@@ -7,6 +7,7 @@ from typing import Any
 from arq import cron
 from arq.connections import RedisSettings
 
+from domain import subscriptions
 from domain.core import config, db, jobs
 from workers.jobs import FUNCTIONS, PERIODIC
 from workers.queue import ArqQueue
@@ -15,6 +16,7 @@ from workers.queue import ArqQueue
 async def startup(ctx: dict[str, Any]) -> None:
     settings = config.load_settings()
     config.configure(settings)
+    subscriptions.register()
     await db.open_db(settings)
     jobs.install(ArqQueue(ctx["redis"]))
 

@@ -24,6 +24,7 @@ from domain.core.scope import Scope
 MODEL_MODULES = [
     "domain.tenancy.models",
     "domain.events.models",
+    "domain.prospects.models",
 ]
 
 _dialect: str = "sqlite"

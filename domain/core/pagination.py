@@ -40,14 +40,18 @@ def check_page_args(args: PageArgs, max_size: int) -> int:
     return max_size if size is None else size
 
 
-async def paginate(qs: QuerySet[Any], args: PageArgs, max_size: int) -> Page[Any]:
+async def paginate(qs: QuerySet[Any], args: PageArgs, max_size: int, *,
+                   newest_first: bool = False) -> Page[Any]:
+    """Pages in id order (creation order), or newest first; after/before are ids."""
     size = check_page_args(args, max_size)
+    later, earlier = ("id__lt", "id__gt") if newest_first else ("id__gt", "id__lt")
     if args.after is not None:
-        qs = qs.filter(id__gt=args.after)
+        qs = qs.filter(**{later: args.after})
     if args.before is not None:
-        qs = qs.filter(id__lt=args.before)
+        qs = qs.filter(**{earlier: args.before})
     backwards = args.last is not None
-    rows = list(await qs.order_by("-id" if backwards else "id").limit(size + 1))
+    ascending = backwards == newest_first
+    rows = list(await qs.order_by("id" if ascending else "-id").limit(size + 1))
     more = len(rows) > size
     rows = rows[:size]
     if backwards:

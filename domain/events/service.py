@@ -26,8 +26,12 @@ _handlers: dict[str, list[Handler]] = {}
 _listeners: list[Handler] = []
 
 
+ANY = "*"
+
+
 def subscribe(name: str, handler: Handler) -> None:
-    """Durable handler: runs once per event (at least once; must be idempotent)."""
+    """Durable handler: runs once per event (at least once; must be idempotent).
+    The name ANY subscribes to every event."""
     _handlers.setdefault(name, [])
     if handler not in _handlers[name]:
         _handlers[name].append(handler)
@@ -79,7 +83,7 @@ async def dispatch_event(*, tenant_id: str, event_id: str) -> bool:
         event = await query.first()
         if event is None:
             return False
-        for handler in _handlers.get(event.name, []):
+        for handler in _handlers.get(event.name, []) + _handlers.get(ANY, []):
             await handler(event)
         event.dispatched_at = clock.now()
         event.attempts += 1

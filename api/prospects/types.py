@@ -1,0 +1,269 @@
+"""GraphQL types of the talent CRM's prospects, activities and notifications."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api.context import context_of, scope_of
+from api.relay import Connection, Node, connection, page_args, to_global_id
+from api.tenancy.types import User, visible_user
+from domain.prospects import models, service
+
+
+@strawberry.enum(description="What kind of touchpoint an activity records.")
+class ActivityKind(enum.Enum):
+    CREATED = "created"
+    NOTE = "note"
+    CALL_LOGGED = "call_logged"
+    EMAIL_SENT = "email_sent"
+    EMAIL_OPENED = "email_opened"
+    EMAIL_CLICKED = "email_clicked"
+    EMAIL_REPLIED = "email_replied"
+    EMAIL_BOUNCED = "email_bounced"
+    REVIEW_DECISION = "review_decision"
+    STAGE_CHANGED = "stage_changed"
+    SEQUENCE_ENROLLED = "sequence_enrolled"
+    SEQUENCE_STOPPED = "sequence_stopped"
+    PROJECT_ADDED = "project_added"
+    OWNER_CHANGED = "owner_changed"
+    MERGED = "merged"
+    ARCHIVED = "archived"
+
+
+@strawberry.enum
+class CustomFieldType(enum.Enum):
+    TEXT = "text"
+    NUMBER = "number"
+    DATE = "date"
+    SINGLE_SELECT = "single_select"
+    MULTI_SELECT = "multi_select"
+
+
+@strawberry.type
+class ProspectEmail:
+    email: str
+    primary: bool
+
+
+@strawberry.type
+class ProfileUrl:
+    kind: str = strawberry.field(description="linkedin, github, twitter or other.")
+    url: str = strawberry.field(description="Normalised: trivial variants are one URL.")
+
+
+@strawberry.type
+class CustomFieldValue:
+    key: str
+    value: JSON
+
+
+@strawberry.type(description="A tenant-defined, typed field on prospects.")
+class CustomFieldDefinition(Node):
+    db_id: strawberry.Private[UUID]
+    key: str
+    label: str
+    type: CustomFieldType
+    options: list[str]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return to_global_id("CustomFieldDefinition", self.db_id)
+
+    @staticmethod
+    def of(row: models.CustomFieldDefinition) -> CustomFieldDefinition:
+        return CustomFieldDefinition(db_id=row.id, key=row.key, label=row.label,
+                                     type=CustomFieldType(row.type), options=list(row.options))
+
+
+@strawberry.type(description="One touchpoint in a prospect's feed.")
+class Activity(Node):
+    db_id: strawberry.Private[UUID]
+    kind: ActivityKind
+    occurred_at: datetime
+    details: JSON = strawberry.field(description="Kind-specific facts (note text, stage, ...).")
+    actor_id: strawberry.Private[UUID | None]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return to_global_id("Activity", self.db_id)
+
+    @strawberry.field(description="The member who did it; null for the system or a partner.")
+    async def actor(self, info: strawberry.Info) -> User | None:
+        return await visible_user(info, self.actor_id)
+
+    @staticmethod
+    def of(row: models.Activity) -> Activity:
+        return Activity(db_id=row.id, kind=ActivityKind(row.kind), occurred_at=row.occurred_at,
+                        details=dict(row.payload or {}), actor_id=row.actor_user_id)
+
+
+@strawberry.type(description="Someone the tenant may recruit: a talent CRM record.")
+class Prospect(Node):
+    row: strawberry.Private[models.Prospect]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return to_global_id("Prospect", self.row.id)
+
+    @strawberry.field
+    def first_name(self) -> str:
+        return self.row.first_name
+
+    @strawberry.field
+    def last_name(self) -> str:
+        return self.row.last_name
+
+    @strawberry.field
+    def name(self) -> str:
+        return f"{self.row.first_name} {self.row.last_name}".strip()
+
+    @strawberry.field
+    def title(self) -> str:
+        return self.row.title
+
+    @strawberry.field
+    def company(self) -> str:
+        return self.row.company
+
+    @strawberry.field
+    def location(self) -> str:
+        return self.row.location
+
+    @strawberry.field
+    def time_zone(self) -> str | None:
+        return self.row.time_zone
+
+    @strawberry.field
+    def phone(self) -> str | None:
+        return self.row.phone
+
+    @strawberry.field
+    def source(self) -> str:
+        return self.row.source
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+    @strawberry.field
+    def updated_at(self) -> datetime:
+        return self.row.updated_at
+
+    @strawberry.field
+    def archived_at(self) -> datetime | None:
+        return self.row.archived_at
+
+    @strawberry.field
+    def last_activity_at(self) -> datetime | None:
+        return self.row.last_activity_at
+
+    @strawberry.field
+    def last_contacted_at(self) -> datetime | None:
+        return self.row.last_contacted_at
+
+    @strawberry.field
+    def last_replied_at(self) -> datetime | None:
+        return self.row.last_replied_at
+
+    @strawberry.field
+    def custom_fields(self) -> list[CustomFieldValue]:
+        return [CustomFieldValue(key=k, value=v) for k, v in sorted(
+            (self.row.custom_fields or {}).items())]
+
+    @strawberry.field
+    async def emails(self, info: strawberry.Info) -> list[ProspectEmail]:
+        rows = await context_of(info).loader(service.emails_by_prospect).load(self.row.id)
+        return [ProspectEmail(email=r.email, primary=r.is_primary) for r in rows or []]
+
+    @strawberry.field
+    async def primary_email(self, info: strawberry.Info) -> str | None:
+        rows = await context_of(info).loader(service.emails_by_prospect).load(self.row.id)
+        return next((r.email for r in rows or [] if r.is_primary), None)
+
+    @strawberry.field
+    async def profile_urls(self, info: strawberry.Info) -> list[ProfileUrl]:
+        rows = await context_of(info).loader(service.profiles_by_prospect).load(self.row.id)
+        return [ProfileUrl(kind=r.kind, url=r.url) for r in rows or []]
+
+    @strawberry.field
+    async def tags(self, info: strawberry.Info) -> list[str]:
+        rows = await context_of(info).loader(service.tags_by_prospect).load(self.row.id)
+        return [r.tag for r in rows or []]
+
+    @strawberry.field
+    async def owner(self, info: strawberry.Info) -> User | None:
+        return await visible_user(info, self.row.owner_id)
+
+    @strawberry.field(description="Who owns the relationship while the prospect is in an "
+                                  "active sequence or in process; null when nobody does.")
+    async def engagement_owner(self, info: strawberry.Info) -> User | None:
+        return await visible_user(info, self.row.engagement_owner_id)
+
+    @strawberry.field
+    def engagement_reason(self) -> str | None:
+        return self.row.engagement_reason
+
+    @strawberry.field(description="Self-reported demographics: admins only, null otherwise.")
+    async def demographics(self, info: strawberry.Info) -> JSON | None:
+        return await service.demographics_of(scope_of(info), self.row.id)
+
+    @strawberry.field(description="The feed, newest first.")
+    async def activities(self, info: strawberry.Info, first: int | None = None,
+                         after: str | None = None, kinds: list[ActivityKind] | None = None,
+                         actor_id: strawberry.ID | None = None) -> Connection[Activity]:
+        from api.relay import expect_id
+
+        actor = expect_id(actor_id, "User") if actor_id else None
+        if actor_id and actor is None:
+            return Connection(edges=[], page_info=_empty_page())
+        page = await service.list_activities(
+            scope_of(info), prospect_id=self.row.id, page=page_args(first, after, None, None),
+            kinds=[k.value for k in kinds] if kinds else None, actor_user_id=actor)
+        return connection(page, Activity.of)
+
+    @staticmethod
+    def of(row: models.Prospect) -> Prospect:
+        return Prospect(row=row)
+
+
+def _empty_page() -> Any:
+    from api.relay import PageInfo
+
+    return PageInfo(has_next_page=False, has_previous_page=False, start_cursor=None,
+                    end_cursor=None)
+
+
+@strawberry.type(description="Something a member should look at (e.g. an @mention).")
+class Notification(Node):
+    db_id: strawberry.Private[UUID]
+    kind: str
+    payload: JSON
+    created_at: datetime
+    read_at: datetime | None
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return to_global_id("Notification", self.db_id)
+
+    @staticmethod
+    def of(row: models.Notification) -> Notification:
+        return Notification(db_id=row.id, kind=row.kind, payload=dict(row.payload or {}),
+                            created_at=row.created_at, read_at=row.read_at)
+
+
+@strawberry.type(description="Whether the viewer may contact a prospect now.")
+class EngagementCheck:
+    allowed: bool
+    warning: str | None
+    reason: str | None
+    owner_id: strawberry.Private[UUID | None]
+
+    @strawberry.field
+    async def owner(self, info: strawberry.Info) -> User | None:
+        return await visible_user(info, self.owner_id)
