@@ -100,7 +100,7 @@ class Activity(Node):
     @staticmethod
     def of(row: models.Activity) -> Activity:
         return Activity(db_id=row.id, kind=ActivityKind(row.kind), occurred_at=row.occurred_at,
-                        details=dict(row.payload or {}), actor_id=row.actor_user_id)
+                        details=JSON(dict(row.payload or {})), actor_id=row.actor_user_id)
 
 
 @strawberry.type(description="Someone the tenant may recruit: a talent CRM record.")
@@ -211,7 +211,8 @@ class Prospect(Node):
 
     @strawberry.field(description="Self-reported demographics: admins only, null otherwise.")
     async def demographics(self, info: strawberry.Info) -> JSON | None:
-        return await service.demographics_of(scope_of(info), self.row.id)
+        found = await service.demographics_of(scope_of(info), self.row.id)
+        return None if found is None else JSON(found)
 
     @strawberry.field(description="The feed, newest first.")
     async def activities(self, info: strawberry.Info, first: int | None = None,
@@ -253,7 +254,7 @@ class Notification(Node):
 
     @staticmethod
     def of(row: models.Notification) -> Notification:
-        return Notification(db_id=row.id, kind=row.kind, payload=dict(row.payload or {}),
+        return Notification(db_id=row.id, kind=row.kind, payload=JSON(dict(row.payload or {})),
                             created_at=row.created_at, read_at=row.read_at)
 
 
