@@ -32,6 +32,8 @@ class UserErrorCode(enum.Enum):
     TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
     ALREADY_MEMBER = "ALREADY_MEMBER"
     LAST_ADMIN = "LAST_ADMIN"
+    INVALID_URL = "INVALID_URL"
+    ENGAGEMENT_BLOCKED = "ENGAGEMENT_BLOCKED"
 
 
 @strawberry.type(description="An expected failure of a mutation, tied to an input field.")

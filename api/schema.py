@@ -12,6 +12,7 @@ from api.context import context_of
 from api.document_cache import Documents, document_cache
 from api.limits import Limits
 from api.projects.schema import ProjectMutation, ProjectQuery
+from api.prospects import loaders as prospect_loaders
 from api.prospects.imports import ImportMutation, ImportQuery
 from api.prospects.mutations import ProspectMutation
 from api.prospects.queries import ProspectQuery
@@ -23,6 +24,7 @@ from api.tenancy.queries import TenancyQuery
 from domain.core.config import Settings
 
 tenancy_loaders.register()
+prospect_loaders.register()
 
 
 async def _resolve_nodes(info: strawberry.Info, ids: list[strawberry.ID]) -> list[Node | None]:
