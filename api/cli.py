@@ -9,7 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from domain.core import config, db, migrations
+from domain.core import config, db, jobs, migrations
 
 
 def _settings() -> config.Settings:
@@ -19,12 +19,22 @@ def _settings() -> config.Settings:
 
 
 async def _with_db(action: Callable[[], Awaitable[Any]]) -> Any:
+    """Run an operator action with the database open and events dispatched in-process
+    (finished before the command exits)."""
+    from domain import subscriptions
+    from workers.queue import InProcessQueue
+
     settings = _settings()
     await migrations.upgrade(settings)
     await db.open_db(settings)
+    subscriptions.register()
+    queue = InProcessQueue()
+    previous = jobs.install(queue)
     try:
         return await action()
     finally:
+        await queue.close()
+        jobs.install(previous)
         await db.close_db()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.core.errors import NotFound
+from domain.demo import crm
 from domain.tenancy import service, sessions
 from domain.tenancy.models import Membership, Tenant, User
 
@@ -44,10 +45,15 @@ async def recreate() -> list[DemoMember]:
     except NotFound:
         pass
     tenant = await service.create_tenant(slug=DEMO_SLUG, name="Demo Company")
-    for email, name, role in DEMO_MEMBERS:
-        await service.ensure_member(tenant=tenant, email=email, name=name, role=role,
-                                    password=DEMO_PASSWORD)
-    return [await token_for(tenant, email) for email, _, _ in DEMO_MEMBERS]
+    memberships = [await service.ensure_member(tenant=tenant, email=email, name=name, role=role,
+                                               password=DEMO_PASSWORD)
+                   for email, name, role in DEMO_MEMBERS]
+    tokens = [await token_for(tenant, email) for email, _, _ in DEMO_MEMBERS]
+    # Content is written as the first recruiter, as if entered through the API.
+    recruiter = await sessions.scope_from_access_token(tokens[1].access_token)
+    owners = [m.user_id for m in memberships if m.role in ("recruiter", "sourcer")]
+    await crm.seed(recruiter, owners)
+    return tokens
 
 
 async def token_for(tenant: Tenant, email: str) -> DemoMember:
