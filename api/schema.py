@@ -11,9 +11,11 @@ from strawberry.schema.config import StrawberryConfig
 from api.context import context_of
 from api.document_cache import Documents, document_cache
 from api.limits import Limits
+from api.projects import loaders as project_loaders
 from api.projects.schema import ProjectMutation, ProjectQuery
 from api.prospects import loaders as prospect_loaders
 from api.prospects.imports import ImportMutation, ImportQuery
+from api.prospects.imports import register as register_imports
 from api.prospects.mutations import ProspectMutation
 from api.prospects.queries import ProspectQuery
 from api.prospects.search import SearchMutation, SearchQuery
@@ -24,6 +26,8 @@ from api.tenancy.queries import TenancyQuery
 from domain.core.config import Settings
 
 tenancy_loaders.register()
+register_imports()
+project_loaders.register()
 prospect_loaders.register()
 
 

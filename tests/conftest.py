@@ -20,7 +20,7 @@ import pytest
 
 from api.app import create_app
 from domain import subscriptions
-from domain.core import config, db, jobs, migrations
+from domain.core import config, db, jobs, migrations, security
 from domain.core.config import Settings
 from domain.tenancy import service
 from domain.tenancy.models import Tenant
@@ -30,6 +30,9 @@ from workers.queue import InProcessQueue
 PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
 PASSWORD = "correct-horse-battery"
+# Every test world hashes several passwords: argon2 at its lightest keeps that from dominating
+# the suite's time (the production parameters are argon2-cffi's defaults).
+security.set_password_work_factor(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

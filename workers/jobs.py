@@ -11,6 +11,7 @@ from typing import Any
 from arq.worker import Retry
 
 from domain.events import service as events
+from domain.prospects import imports
 
 log = logging.getLogger("talentgraph.jobs")
 
@@ -32,6 +33,24 @@ async def sweep_outbox(ctx: dict[str, Any]) -> int:
     return await events.redispatch_pending()
 
 
-FUNCTIONS = [dispatch_event, sweep_outbox]
+# Under arq's default job timeout (300 s): a longer import continues in a follow-up job.
+IMPORT_JOB_SECONDS = 240.0
+
+
+async def run_prospect_import(ctx: dict[str, Any], tenant_id: str, import_id: str) -> str:
+    try:
+        return await imports.run_import(tenant_id=tenant_id, import_id=import_id,
+                                        time_budget=IMPORT_JOB_SECONDS)
+    except imports.ImportInterrupted as exc:
+        # The import is queued again and says where it stopped; retry from there later.
+        job_try = int(ctx.get("job_try") or 1)
+        raise Retry(defer=RETRY_BASE_SECONDS * 2 ** job_try) from exc
+
+
+async def sweep_prospect_imports(ctx: dict[str, Any]) -> int:
+    return await imports.sweep_imports()
+
+
+FUNCTIONS = [dispatch_event, sweep_outbox, run_prospect_import, sweep_prospect_imports]
 # (function, seconds between runs) for the periodic ones
-PERIODIC = [(sweep_outbox, 60)]
+PERIODIC = [(sweep_outbox, 60), (sweep_prospect_imports, 60)]

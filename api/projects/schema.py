@@ -1,15 +1,8 @@
-"""Projects: named, shareable lists of prospects."""
+"""Projects: named, shareable lists of prospects. The root types' parts, combined."""
 
 from __future__ import annotations
 
-import strawberry
+from api.projects.mutations import ProjectMutation
+from api.projects.queries import ProjectQuery
 
-
-@strawberry.type
-class ProjectQuery:
-    pass
-
-
-@strawberry.type
-class ProjectMutation:
-    pass
+__all__ = ["ProjectMutation", "ProjectQuery"]

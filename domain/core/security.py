@@ -21,6 +21,14 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
+def set_password_work_factor(*, time_cost: int, memory_cost: int, parallelism: int) -> None:
+    """Cheaper argon2 parameters for test suites (as Django's test settings do); existing hashes
+    keep verifying, since argon2 hashes carry their own parameters."""
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+    _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

@@ -7,10 +7,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from tortoise.expressions import Q
+from tortoise.fields import CharField
 
 from domain.core import clock, db
 from domain.core.config import settings
@@ -37,6 +38,9 @@ from domain.tenancy import service as tenancy
 
 SCALARS = ("first_name", "last_name", "phone", "title", "company", "location", "time_zone",
            "source")
+# Each scalar's limit is its column's: PostgreSQL refuses longer values where SQLite would not.
+MAX_LENGTH: dict[str, int] = {
+    name: cast(CharField, Prospect._meta.fields_map[name]).max_length for name in SCALARS}
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -166,8 +170,9 @@ def check_data(data: ProspectData) -> Checked:
         raise DomainError(f"At most {rules.MAX_TAGS} tags.", field="tags", code="OUT_OF_RANGE")
     for name in SCALARS:
         value = getattr(data, name)
-        if value is not None and len(value) > 200:
-            raise DomainError("At most 200 characters.", field=_camel(name), code="OUT_OF_RANGE")
+        if value is not None and len(value) > MAX_LENGTH[name]:
+            raise DomainError(f"At most {MAX_LENGTH[name]} characters.", field=_camel(name),
+                              code="OUT_OF_RANGE")
     profiles = list(dict.fromkeys(rules.normalise_profile_url(u) for u in data.profile_urls))
     return Checked(rules.check_emails(data.emails), profiles,
                    list(dict.fromkeys(rules.check_tag(t) for t in data.tags)))
@@ -422,11 +427,9 @@ async def add_note(scope: Scope, *, prospect_id: UUID, body: str,
                                  author_id=scope.user_id, body=body,
                                  mentions=[str(u) for u in mentioned], created_at=now)
         for user_id in mentioned:
-            await Notification.create(tenant_id=scope.tenant_id, user_id=user_id, kind="mention",
-                                      payload={"prospectId": str(prospect.id),
-                                               "noteId": str(note.id),
-                                               "by": str(scope.user_id) if scope.user_id else None},
-                                      created_at=now)
+            await notify(scope, user_id=user_id, kind="mention",
+                         payload={"prospectId": str(prospect.id), "noteId": str(note.id),
+                                  "by": str(scope.user_id) if scope.user_id else None})
         prospect.last_activity_at = now
         await _refresh_search_text(prospect)
         await prospect.save(update_fields=["last_activity_at", "search_text"])
@@ -471,6 +474,13 @@ async def set_demographics(scope: Scope, *, prospect_id: UUID, data: dict[str, s
 
 
 # --- notifications ---------------------------------------------------------------------------
+
+async def notify(scope: Scope, *, user_id: UUID, kind: str, payload: dict[str, Any]) -> Notification:
+    """Record a notification for a member (delivery comes with the integrations capability).
+    Joins the caller's transaction; other contexts (mailboxes, SLAs) call it too."""
+    return await Notification.create(tenant_id=scope.tenant_id, user_id=user_id, kind=kind,
+                                     payload=payload, created_at=clock.now())
+
 
 async def list_notifications(scope: Scope, page: PageArgs, *, unread_only: bool = False
                              ) -> Page[Notification]:

@@ -82,6 +82,10 @@ async def test_same_email_or_url_merges_instead_of_duplicating(gql, world: World
     ({"firstName": "A", "customFields": [{"key": "nope", "value": 1}]},
      [(["input", "prospect", "customFields", "nope"], "NOT_FOUND")]),
     ({"firstName": "A", "tags": ["!bad"]}, [(["input", "prospect", "tags"], "INVALID")]),
+    # each scalar is held to its column's length (PostgreSQL would refuse a longer one)
+    ({"firstName": "A", "phone": "1" * 41}, [(["input", "prospect", "phone"], "OUT_OF_RANGE")]),
+    ({"firstName": "A" * 101}, [(["input", "prospect", "firstName"], "OUT_OF_RANGE")]),
+    ({"firstName": "A", "timeZone": "x" * 65}, [(["input", "prospect", "timeZone"], "OUT_OF_RANGE")]),
 ])
 async def test_bad_input_is_a_user_error_and_writes_nothing(gql, world: World, fields, expected):
     scope = await world.scope()

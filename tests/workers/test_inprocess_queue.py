@@ -16,6 +16,7 @@ from domain.core import db, jobs
 from domain.events import service
 from domain.events.models import OutboxEvent
 from workers import queue as queue_module
+from workers.jobs import PERIODIC
 from workers.queue import InProcessQueue
 
 Register = Callable[[Callable[..., Awaitable[Any]]], str]
@@ -242,7 +243,7 @@ async def test_close_stops_the_periodic_jobs_and_drains(register):
     queue = InProcessQueue()
     queue.start_periodic()
     periodic = list(queue._periodic)
-    assert len(periodic) == 1
+    assert len(periodic) == len(PERIODIC)
     await queue.enqueue(register(job))
     await asyncio.wait_for(queue.close(), 5)
     assert done == ["job"]

@@ -1,0 +1,121 @@
+"""GraphQL types of projects."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from datetime import datetime
+
+import strawberry
+
+from api.context import context_of, scope_of
+from api.prospects.types import Prospect
+from api.relay import Connection, Node, connection, page_args, to_global_id
+from api.tenancy.types import User, visible_user
+from domain.prospects import models, projects
+
+
+@strawberry.enum(description="Who can see a project: PRIVATE its owner (and admins), MEMBERS "
+                             "its owner and members, TENANT every member of the tenant (it "
+                             "then has a share link).")
+class ProjectVisibility(enum.Enum):
+    PRIVATE = "private"
+    MEMBERS = "members"
+    TENANT = "tenant"
+
+
+@strawberry.type(description="How a project's prospects are doing. Rates are fractions from 0 "
+                             "to 1: contacted of all prospects, opened and replied of the "
+                             "contacted ones; 0 while nobody has been contacted.")
+class ProjectStats:
+    prospects: int = strawberry.field(description="Prospects in the project.")
+    contacted: int = strawberry.field(description="Prospects contacted at least once.")
+    opened: int = strawberry.field(description="Prospects who opened an email.")
+    replied: int = strawberry.field(description="Prospects who replied.")
+    contacted_rate: float
+    open_rate: float
+    reply_rate: float
+
+    @staticmethod
+    def of(stats: projects.ProjectStats) -> ProjectStats:
+        return ProjectStats(prospects=stats.prospects, contacted=stats.contacted,
+                            opened=stats.opened, replied=stats.replied,
+                            contacted_rate=stats.contacted_rate, open_rate=stats.open_rate,
+                            reply_rate=stats.reply_rate)
+
+
+@strawberry.type(description="A named list of prospects (a talent pool), private or shared.")
+class Project(Node):
+    row: strawberry.Private[models.Project]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return to_global_id("Project", self.row.id)
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field
+    def description(self) -> str:
+        return self.row.description
+
+    @strawberry.field
+    def visibility(self) -> ProjectVisibility:
+        return ProjectVisibility(self.row.visibility)
+
+    @strawberry.field(description="Whether a share link exists (only for tenant-shared "
+                                  "projects); the link itself is shown only when made.")
+    def has_share_link(self) -> bool:
+        return self.row.share_token_hash is not None
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+    @strawberry.field
+    def updated_at(self) -> datetime:
+        return self.row.updated_at
+
+    @strawberry.field
+    def archived_at(self) -> datetime | None:
+        return self.row.archived_at
+
+    @strawberry.field(description="Null once the owner has left the tenant.")
+    async def owner(self, info: strawberry.Info) -> User | None:
+        return await visible_user(info, self.row.owner_id)
+
+    @strawberry.field(description="Members besides the owner, in the order they joined; those "
+                                  "who left the tenant are left out.")
+    async def members(self, info: strawberry.Info) -> list[User]:
+        ids = await context_of(info).loader(projects.members_by_project).load(self.row.id)
+        users = await asyncio.gather(*(visible_user(info, u) for u in ids or []))
+        return [u for u in users if u is not None]
+
+    @strawberry.field(description="Whether the viewer may rename it and add or remove "
+                                  "prospects.")
+    async def viewer_can_edit(self, info: strawberry.Info) -> bool:
+        found = await context_of(info).loader(projects.access_by_project).load(self.row.id)
+        return bool(found and found.can_edit and self.row.archived_at is None)
+
+    @strawberry.field(description="Whether the viewer may share and archive it.")
+    async def viewer_can_share(self, info: strawberry.Info) -> bool:
+        found = await context_of(info).loader(projects.access_by_project).load(self.row.id)
+        return bool(found and found.can_manage and self.row.archived_at is None)
+
+    @strawberry.field(description="The project's prospects, in the order they were added.")
+    async def prospects(self, info: strawberry.Info, first: int | None = None,
+                        after: str | None = None, last: int | None = None,
+                        before: str | None = None) -> Connection[Prospect]:
+        page = await projects.list_project_prospects(
+            scope_of(info), project_id=self.row.id, page=page_args(first, after, last, before))
+        return connection(page, lambda entry: Prospect.of(entry.prospect))
+
+    @strawberry.field
+    async def stats(self, info: strawberry.Info) -> ProjectStats:
+        found = await context_of(info).loader(projects.stats_by_project).load(self.row.id)
+        return ProjectStats.of(found or projects.ProjectStats())
+
+    @staticmethod
+    def of(row: models.Project) -> Project:
+        return Project(row=row)
