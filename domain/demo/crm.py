@@ -9,8 +9,9 @@ from datetime import timedelta
 
 from domain.core import clock
 from domain.core.scope import Scope
-from domain.prospects import service
+from domain.prospects import projects, saved_searches, service
 from domain.prospects.rules import ProspectData
+from domain.prospects.search import ContactStatus, ProspectFilter
 
 FIRST = ["Ada", "Alan", "Grace", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Frances",
          "John", "Radia", "Tim", "Katherine", "Edsger", "Hedy", "Donald", "Sophie", "Guido",
@@ -43,10 +44,24 @@ NOTES = ["Strong systems background; open to a move in Q3.",
          "Excellent communicator, strong on mentoring."]
 
 
+# (name, description, visibility, tags any of which puts a prospect in it)
+PROJECTS = [("Platform engineers 2027", "Kubernetes and Go people for the platform team.",
+             "tenant", {"kubernetes", "go"}),
+            ("ML bench", "Machine-learning engineers and data scientists to keep warm.",
+             "members", {"ml", "data"}),
+            ("Silver medalists", "Strong finalists we did not hire; first call for new reqs.",
+             "private", {"silver-medalist"})]
+SAVED_SEARCHES = [("Rust people never contacted",
+                   ProspectFilter(tags_any=["rust"], contact_status=ContactStatus.NEVER_CONTACTED)),
+                  ("Referrals in Berlin or London",
+                   ProspectFilter(sources=["referral"], locations=["Berlin", "London"]))]
+
+
 async def seed(scope: Scope, member_ids: list, count: int = 300) -> int:
     rng = random.Random(42)
     now = clock.now()
     created = 0
+    pools: list[tuple[set[str], list]] = [(tags, []) for *_, tags in PROJECTS]
     for i in range(count):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         handle = unicodedata.normalize("NFKD", f"{first}.{last}".lower().replace(" ", "")
@@ -59,9 +74,19 @@ async def seed(scope: Scope, member_ids: list, count: int = 300) -> int:
             tags=rng.sample(TAGS, rng.randint(1, 3)), owner_id=rng.choice(member_ids))
         prospect, merged = await service.save_prospect(scope, data, activity_source="demo")
         created += not merged
+        for tags, members in pools:
+            if tags & set(data.tags):
+                members.append(prospect.id)
         if rng.random() < 0.4:
             await service.add_note(scope, prospect_id=prospect.id, body=rng.choice(NOTES))
         if rng.random() < 0.25:
             await service.log_call(scope, prospect_id=prospect.id, summary="Intro call",
                                    occurred_at=now - timedelta(days=rng.randint(1, 200)))
+    for (name, description, visibility, _), (_, members) in zip(PROJECTS, pools, strict=True):
+        project, _token = await projects.create_project(
+            scope, name=name, description=description, visibility=visibility,
+            member_ids=member_ids if visibility == "members" else ())
+        await projects.add_prospects(scope, project_id=project.id, prospect_ids=members)
+    for name, criteria in SAVED_SEARCHES:
+        await saved_searches.create_saved_search(scope, name=name, filter=criteria)
     return created
