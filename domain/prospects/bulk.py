@@ -43,28 +43,6 @@ def _chunks(ids: Sequence[Any], size: int = _CHUNK) -> list[list[Any]]:
     return [list(ids[i:i + size]) for i in range(0, len(ids), size)]
 
 
-async def _targets(scope: Scope, prospect_ids: Sequence[UUID] | None,
-                   filter: ProspectFilter | None) -> list[UUID]:
-    """Call inside the action's transaction."""
-    if (prospect_ids is None) == (filter is None):
-        raise DomainError("Give either prospectIds or filter.", field="prospectIds",
-                          code="INVALID")
-    if prospect_ids is not None:
-        if not prospect_ids:
-            raise DomainError("Pick at least one prospect.", field="prospectIds",
-                              code="REQUIRED")
-        if len(prospect_ids) > MAX_BULK:
-            raise DomainError(f"At most {MAX_BULK} prospects at once.", field="prospectIds",
-                              code="OUT_OF_RANGE")
-        return await search.visible_ids(scope, prospect_ids)
-    assert filter is not None
-    ids = await search.matching_ids(scope, filter, MAX_BULK + 1)
-    if len(ids) > MAX_BULK:
-        raise DomainError(f"The filter matches more than {MAX_BULK} prospects; narrow it.",
-                          field="filter", code="OUT_OF_RANGE")
-    return ids
-
-
 def _check_tags(tags: Sequence[str]) -> list[str]:
     if not tags:
         raise DomainError("Give at least one tag.", field="tags", code="REQUIRED")
@@ -80,7 +58,7 @@ async def bulk_tag(scope: Scope, *, tags: Sequence[str],
     scope.require("prospects:write")
     wanted = _check_tags(tags)
     async with db.tenant_tx(scope):
-        ids = await _targets(scope, prospect_ids, filter)
+        ids = await search.selected_ids(scope, prospect_ids, filter, limit=MAX_BULK)
         have: set[tuple[UUID, str]] = set()
         for chunk in _chunks(ids):
             rows = await ProspectTag.filter(tenant_id=scope.tenant_id, prospect_id__in=chunk,
@@ -109,7 +87,7 @@ async def bulk_change_owner(scope: Scope, *, owner_id: UUID,
     async with db.tenant_tx(scope):
         if owner_id not in await tenancy.users_by_ids(scope, [owner_id]):
             raise NotFound("No such member.", field="ownerId")
-        ids = await _targets(scope, prospect_ids, filter)
+        ids = await search.selected_ids(scope, prospect_ids, filter, limit=MAX_BULK)
         by_previous: dict[UUID | None, list[UUID]] = defaultdict(list)
         for chunk in _chunks(ids):
             query = Prospect.filter(tenant_id=scope.tenant_id, id__in=chunk).order_by("id")
@@ -145,7 +123,7 @@ async def bulk_add_to_project(scope: Scope, *, project_id: UUID,
             raise NotFound(projects.NO_PROJECT, field="projectId")
         if not allowed.can_edit:
             raise Forbidden("You may read this project but not edit it.")
-        ids = await _targets(scope, prospect_ids, filter)
+        ids = await search.selected_ids(scope, prospect_ids, filter, limit=MAX_BULK)
         added = 0
         for chunk in _chunks(ids, projects.MAX_PROSPECTS_PER_CALL):
             added += await projects.add_prospects(scope, project_id=project_id,

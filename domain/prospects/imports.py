@@ -1317,23 +1317,7 @@ async def export_prospects(scope: Scope, *, prospect_ids: Sequence[UUID] | None 
     """Fix the selection now (ids must all be visible: else NotFound naming the first unknown
     one; a filter may match at most MAX_EXPORT) and sign a download of it."""
     scope.require("prospects:read")
-    if (prospect_ids is None) == (filter is None):
-        raise DomainError("Give either prospectIds or filter.", field="prospectIds",
-                          code="INVALID")
-    if prospect_ids is not None:
-        if not prospect_ids:
-            raise DomainError("Pick at least one prospect.", field="prospectIds",
-                              code="REQUIRED")
-        if len(prospect_ids) > MAX_EXPORT:
-            raise DomainError(f"At most {MAX_EXPORT} prospects at once.", field="prospectIds",
-                              code="OUT_OF_RANGE")
-        ids = await search.visible_ids(scope, prospect_ids)
-    else:
-        assert filter is not None
-        ids = await search.matching_ids(scope, filter, MAX_EXPORT + 1)
-        if len(ids) > MAX_EXPORT:
-            raise DomainError(f"The filter matches more than {MAX_EXPORT} prospects; narrow it.",
-                              field="filter", code="OUT_OF_RANGE")
+    ids = await search.selected_ids(scope, prospect_ids, filter, limit=MAX_EXPORT)
     export_id = uuid.uuid4()
     path = _tenant_dir("exports", scope.tenant_id) / f"{export_id}.ids"
     path.parent.mkdir(parents=True, exist_ok=True)

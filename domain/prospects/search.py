@@ -761,3 +761,27 @@ async def visible_ids(scope: Scope, ids: Sequence[UUID], *, field: str = "prospe
             raise NotFound("No such prospect.", field=[field, str(index)])
     return unique
 
+
+
+async def selected_ids(scope: Scope, prospect_ids: Sequence[UUID] | None,
+                       filter: ProspectFilter | None, *, limit: int) -> list[UUID]:
+    """What a bulk action or an export acts on: the given ids (all visible, else NotFound) or
+    the filter's matches, exactly one of the two, at most `limit` of them (else OUT_OF_RANGE
+    rather than acting on a silently cut selection)."""
+    if (prospect_ids is None) == (filter is None):
+        raise DomainError("Give either prospectIds or filter.", field="prospectIds",
+                          code="INVALID")
+    if prospect_ids is not None:
+        if not prospect_ids:
+            raise DomainError("Pick at least one prospect.", field="prospectIds",
+                              code="REQUIRED")
+        if len(prospect_ids) > limit:
+            raise DomainError(f"At most {limit} prospects at once.", field="prospectIds",
+                              code="OUT_OF_RANGE")
+        return await visible_ids(scope, prospect_ids)
+    assert filter is not None
+    ids = await matching_ids(scope, filter, limit + 1)
+    if len(ids) > limit:
+        raise DomainError(f"The filter matches more than {limit} prospects; narrow it.",
+                          field="filter", code="OUT_OF_RANGE")
+    return ids
