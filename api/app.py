@@ -16,6 +16,7 @@ from strawberry.http.ides import get_graphql_ide_html
 from tortoise import Tortoise
 
 from api.graphql_http import GraphQLEndpoint
+from api.mailboxes import routes as mailbox_routes
 from api.prospects import uploads as prospect_uploads
 from api.schema import build_schema
 from domain import subscriptions
@@ -91,5 +92,6 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         *prospect_uploads.ROUTES,
+        *mailbox_routes.ROUTES,
     ]
     return Starlette(routes=routes, lifespan=lifespan)

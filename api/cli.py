@@ -38,21 +38,98 @@ async def _with_db(action: Callable[[], Awaitable[Any]]) -> Any:
         await db.close_db()
 
 
+_PROVIDER_VARS = ("PROVIDER_EMULATOR_URL", "SYSTEM_SMTP_URL", "GOOGLE_CLIENT_ID",
+                  "MICROSOFT_CLIENT_ID", *config.PROVIDER_URL_VARS)
+
+
+def _start_embedded_emulator() -> tuple[Any, str] | None:
+    """The embedded default (not production, no provider configured): the provider emulator
+    as a subprocess on free ports, with PROVIDER_EMULATOR_URL and SYSTEM_SMTP_URL pointing at
+    it and the demo's accounts created through its control API. None when not embedded."""
+    import json
+    import secrets
+    import subprocess
+    import time
+    from urllib.parse import quote
+
+    import httpx
+
+    if os.environ.get("TALENTGRAPH_ENV", "development") == "production" or any(
+            os.environ.get(name) for name in _PROVIDER_VARS):
+        return None
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "--port", "0", "--smtp-port", "0"],
+        stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    ports = json.loads(process.stdout.readline() or "{}")
+    if "http" not in ports:
+        process.kill()
+        raise SystemExit("the provider emulator did not start")
+    url = f"http://127.0.0.1:{ports['http']}"
+    system, password = "system@talentgraph.local", secrets.token_urlsafe(16)
+    with httpx.Client(base_url=url + "/_emulator", timeout=10) as control:
+        for _ in range(100):
+            try:
+                control.get("/health").raise_for_status()
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        control.post("/accounts", json={"provider": "smtp", "address": system,
+                                        "password": password}).raise_for_status()
+        # Rita's Gmail lists Hank as a send-as alias, for alias sends in the demo.
+        control.post("/accounts", json={"provider": "google", "address": "rita@demo.talentgraph.dev",
+                                        "displayName": "Rita Recruiter", "sendAs": [
+                                            {"email": "hank@demo.talentgraph.dev",
+                                             "displayName": "Hank Hiring-Manager"}]}
+                     ).raise_for_status()
+    os.environ["PROVIDER_EMULATOR_URL"] = url
+    os.environ["SYSTEM_SMTP_URL"] = (f"smtp://{quote(system, safe='')}:{password}@127.0.0.1:"
+                                     f"{ports['smtp']}")
+    return process, f"{url} (SMTP 127.0.0.1:{ports['smtp']})"
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from api.logs import configure_logging
     from domain.demo import service as demo
 
+    embedded = _start_embedded_emulator()
+    if embedded:
+        import signal
+
+        # uvicorn re-raises SIGTERM after its graceful shutdown; exit normally instead, so
+        # that the emulator is stopped below rather than orphaned.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if embedded and not os.environ.get("PUBLIC_BASE_URL"):
+        # OAuth redirects must come back to this server, wherever it listens.
+        os.environ["PUBLIC_BASE_URL"] = f"http://{args.host}:{args.port}"
+    try:
+        _serve(args, embedded[1] if embedded else None, uvicorn, configure_logging, demo)
+    finally:
+        if embedded:
+            embedded[0].terminate()
+            embedded[0].wait(5)
+
+
+def _serve(args: argparse.Namespace, emulator: str | None, uvicorn: Any, configure_logging: Any,
+           demo: Any) -> None:
     settings = _settings()
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
 
-    async def prepare() -> list[demo.DemoMember]:
-        if settings.production or await demo.exists():
+    async def prepare() -> list[Any]:
+        if settings.production:
             return []
-        return await demo.recreate()
+        members = [] if await demo.exists() else await demo.recreate()
+        if emulator:  # a fresh emulator knows no grants: (re)connect the demo mailboxes
+            await demo.connect_mailboxes()
+        return list(members)
 
     members = asyncio.run(_with_db(prepare))
+    if emulator:
+        address = emulator.split(" ")[0]
+        print(f"Provider emulator: {emulator}; sent mail: {address}/_emulator/messages",
+              flush=True)
     base = f"http://{args.host}:{args.port}"
     if members:
         admin = members[0]
@@ -147,6 +224,13 @@ def cmd_api_key(args: argparse.Namespace) -> None:
     print(asyncio.run(_with_db(act)))
 
 
+def cmd_emulator(args: argparse.Namespace) -> None:
+    # A separate program (never imported by product code): replace this process with it.
+    argv = [sys.executable, "-m", "emulator", "--host", args.host, "--port", str(args.port),
+            "--smtp-port", str(args.smtp_port)]
+    os.execv(sys.executable, argv)  # noqa: S606 - a fixed argv, no shell involved
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="talentgraph", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
@@ -183,6 +267,11 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--scopes", required=True, help="comma-separated, e.g. prospects:read")
     create.add_argument("--name", default="partner")
     create.set_defaults(run=cmd_api_key)
+    emulator = sub.add_parser("emulator", help="run the mail provider emulator (Google, Microsoft, SMTP)")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=8025, help="HTTP port (0 = any free port)")
+    emulator.add_argument("--smtp-port", type=int, default=2525, help="SMTP port (0 = any free port)")
+    emulator.set_defaults(run=cmd_emulator)
     return root
 
 

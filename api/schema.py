@@ -11,6 +11,9 @@ from strawberry.schema.config import StrawberryConfig
 from api.context import context_of
 from api.document_cache import Documents, document_cache
 from api.limits import Limits
+from api.mailboxes import loaders as mailbox_loaders
+from api.mailboxes.mutations import MailboxMutation
+from api.mailboxes.queries import MailboxQuery
 from api.projects import loaders as project_loaders
 from api.projects.schema import ProjectMutation, ProjectQuery
 from api.prospects import loaders as prospect_loaders
@@ -29,6 +32,7 @@ tenancy_loaders.register()
 register_imports()
 project_loaders.register()
 prospect_loaders.register()
+mailbox_loaders.register()
 
 
 async def _resolve_nodes(info: strawberry.Info, ids: list[strawberry.ID]) -> list[Node | None]:
@@ -59,13 +63,14 @@ class NodeQuery:
 
 
 @strawberry.type
-class Query(NodeQuery, TenancyQuery, ProspectQuery, SearchQuery, ProjectQuery, ImportQuery):
+class Query(NodeQuery, TenancyQuery, ProspectQuery, SearchQuery, ProjectQuery, ImportQuery,
+            MailboxQuery):
     pass
 
 
 @strawberry.type
 class Mutation(TenancyMutation, ProspectMutation, SearchMutation, ProjectMutation,
-               ImportMutation):
+               ImportMutation, MailboxMutation):
     pass
 
 

@@ -25,6 +25,7 @@ from domain.core.config import Settings
 from domain.tenancy import service
 from domain.tenancy.models import Tenant
 from domain.tenancy.sessions import issue_session
+from tests.emulator_fixture import emu, emulator  # noqa: F401 - fixtures, used by name
 from workers.queue import InProcessQueue
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/test")

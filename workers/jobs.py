@@ -11,6 +11,7 @@ from typing import Any
 from arq.worker import Retry
 
 from domain.events import service as events
+from domain.mailboxes import tokens as mailbox_tokens
 from domain.prospects import imports
 
 log = logging.getLogger("talentgraph.jobs")
@@ -51,6 +52,12 @@ async def sweep_prospect_imports(ctx: dict[str, Any]) -> int:
     return await imports.sweep_imports()
 
 
-FUNCTIONS = [dispatch_event, sweep_outbox, run_prospect_import, sweep_prospect_imports]
+async def refresh_mailbox_tokens(ctx: dict[str, Any]) -> int:
+    """Ahead of expiry, so sends rarely wait on a refresh (a 401 still refreshes on demand)."""
+    return await mailbox_tokens.refresh_expiring()
+
+
+FUNCTIONS = [dispatch_event, sweep_outbox, run_prospect_import, sweep_prospect_imports,
+             refresh_mailbox_tokens]
 # (function, seconds between runs) for the periodic ones
-PERIODIC = [(sweep_outbox, 60), (sweep_prospect_imports, 60)]
+PERIODIC = [(sweep_outbox, 60), (sweep_prospect_imports, 60), (refresh_mailbox_tokens, 300)]

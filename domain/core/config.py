@@ -40,6 +40,18 @@ class Settings:
     login_max_failures: int = 5
     login_window_seconds: int = 15 * 60
     extra: dict[str, str] = field(default_factory=dict)
+    # Mail providers (see domain/mailboxes/endpoints.py): an emulator URL derives every base
+    # URL; otherwise the real hosts, each overridable.
+    provider_emulator_url: str | None = None
+    provider_urls: dict[str, str] = field(default_factory=dict)
+    google_client_id: str | None = None
+    google_client_secret: str | None = None
+    microsoft_client_id: str | None = None
+    microsoft_client_secret: str | None = None
+    microsoft_tenant: str = "common"
+    system_smtp_url: str | None = None
+    system_mail_from: str = "Talentgraph <no-reply@talentgraph.dev>"
+    provider_timeout_seconds: float = 20.0
 
     @property
     def production(self) -> bool:
@@ -65,6 +77,10 @@ def _dev_secret(data_dir: Path, name: str, make: Callable[[], str]) -> str:
 
 def _fernet_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+PROVIDER_URL_VARS = ("GOOGLE_ACCOUNTS_URL", "GOOGLE_OAUTH2_URL", "GMAIL_API_URL",
+                     "MICROSOFT_LOGIN_URL", "MICROSOFT_GRAPH_URL")
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -94,6 +110,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         secret_key=secret_key,
         encryption_keys=keys,
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        provider_emulator_url=(env.get("PROVIDER_EMULATOR_URL") or "").rstrip("/") or None,
+        provider_urls={name: env[name].rstrip("/") for name in PROVIDER_URL_VARS if env.get(name)},
+        google_client_id=env.get("GOOGLE_CLIENT_ID") or None,
+        google_client_secret=env.get("GOOGLE_CLIENT_SECRET") or None,
+        microsoft_client_id=env.get("MICROSOFT_CLIENT_ID") or None,
+        microsoft_client_secret=env.get("MICROSOFT_CLIENT_SECRET") or None,
+        microsoft_tenant=env.get("MICROSOFT_TENANT") or "common",
+        system_smtp_url=env.get("SYSTEM_SMTP_URL") or None,
+        system_mail_from=env.get("SYSTEM_MAIL_FROM") or "Talentgraph <no-reply@talentgraph.dev>",
+        provider_timeout_seconds=float(env.get("PROVIDER_TIMEOUT_SECONDS") or 20.0),
     )
 
 

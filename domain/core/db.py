@@ -25,6 +25,7 @@ MODEL_MODULES = [
     "domain.tenancy.models",
     "domain.events.models",
     "domain.prospects.models",
+    "domain.mailboxes.models",
 ]
 
 _dialect: str = "sqlite"

@@ -24,6 +24,12 @@ class Scope:
         if permission not in self.permissions:
             raise Forbidden(f"This needs the '{permission}' permission.")
 
+    @classmethod
+    def system(cls, tenant_id: UUID) -> Scope:
+        """A background job acting for a tenant: no member and no permissions, for the few
+        functions that only need to know the tenant (recording a notification)."""
+        return cls(tenant_id=tenant_id, permissions=frozenset(), role="system")
+
     @property
     def actor_label(self) -> str:
         return f"user:{self.user_id}" if self.user_id else f"api_key:{self.api_key_id}"

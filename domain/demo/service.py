@@ -56,6 +56,17 @@ async def recreate() -> list[DemoMember]:
     return tokens
 
 
+# Rita may send from Hank's mailbox (delegated); Rita's Gmail lists Hank as a send-as alias.
+DEMO_DELEGATION = ("hank@demo.talentgraph.dev", "rita@demo.talentgraph.dev")
+
+
+async def connect_mailboxes() -> int:
+    """Connected emulator mailboxes for the demo members (only with a provider emulator)."""
+    from domain.demo.mailboxes import connect_demo_mailboxes
+
+    return len(await connect_demo_mailboxes(DEMO_MEMBERS, DEMO_SLUG, delegate=DEMO_DELEGATION))
+
+
 async def token_for(tenant: Tenant, email: str) -> DemoMember:
     from domain.core import db
 
