@@ -44,5 +44,6 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("tortoise", "aiosqlite", "asyncio", "uvicorn.access"):
+    # httpx logs every provider call's full URL at INFO (OAuth state and codes included).
+    for noisy in ("tortoise", "aiosqlite", "asyncio", "uvicorn.access", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
