@@ -50,6 +50,11 @@ class UserErrorCode(enum.Enum):
     GRANT_REVOKED = "GRANT_REVOKED"
     INVALID_RECIPIENT = "INVALID_RECIPIENT"
     MAILBOX_NOT_ENABLED = "MAILBOX_NOT_ENABLED"
+    STAGE_OF_ANOTHER_JOB = "STAGE_OF_ANOTHER_JOB"
+    STAGE_NOT_EMPTY = "STAGE_NOT_EMPTY"
+    NOT_ACTIVE = "NOT_ACTIVE"
+    CONFIRMATION_REQUIRED = "CONFIRMATION_REQUIRED"
+    CONFLICT = "CONFLICT"
 
 
 @strawberry.type(description="An expected failure of a mutation, tied to an input field.")

@@ -14,6 +14,11 @@ from api.limits import Limits
 from api.mailboxes import loaders as mailbox_loaders
 from api.mailboxes.mutations import MailboxMutation
 from api.mailboxes.queries import MailboxQuery
+from api.pipeline import loaders as pipeline_loaders
+from api.pipeline.ats import AtsMutation
+from api.pipeline.board import BoardQuery
+from api.pipeline.mutations import PipelineMutation
+from api.pipeline.queries import PipelineQuery
 from api.projects import loaders as project_loaders
 from api.projects.schema import ProjectMutation, ProjectQuery
 from api.prospects import loaders as prospect_loaders
@@ -23,6 +28,8 @@ from api.prospects.mutations import ProspectMutation
 from api.prospects.queries import ProspectQuery
 from api.prospects.search import SearchMutation, SearchQuery
 from api.relay import NODE_TYPES, Node, from_global_id
+from api.slas.mutations import SlaMutation
+from api.slas.queries import SlaQuery
 from api.tenancy import loaders as tenancy_loaders
 from api.tenancy.mutations import TenancyMutation
 from api.tenancy.queries import TenancyQuery
@@ -32,6 +39,7 @@ tenancy_loaders.register()
 register_imports()
 project_loaders.register()
 prospect_loaders.register()
+pipeline_loaders.register()
 mailbox_loaders.register()
 
 
@@ -64,13 +72,15 @@ class NodeQuery:
 
 @strawberry.type
 class Query(NodeQuery, TenancyQuery, ProspectQuery, SearchQuery, ProjectQuery, ImportQuery,
-            MailboxQuery):
+            MailboxQuery,
+            PipelineQuery, BoardQuery, SlaQuery):
     pass
 
 
 @strawberry.type
 class Mutation(TenancyMutation, ProspectMutation, SearchMutation, ProjectMutation,
-               ImportMutation, MailboxMutation):
+               ImportMutation, MailboxMutation,
+               PipelineMutation, AtsMutation, SlaMutation):
     pass
 
 

@@ -13,6 +13,7 @@ from arq.worker import Retry
 from domain.events import service as events
 from domain.mailboxes import tokens as mailbox_tokens
 from domain.prospects import imports
+from domain.slas import service as slas
 
 log = logging.getLogger("talentgraph.jobs")
 
@@ -57,7 +58,13 @@ async def refresh_mailbox_tokens(ctx: dict[str, Any]) -> int:
     return await mailbox_tokens.refresh_expiring()
 
 
+async def sweep_sla_breaches(ctx: dict[str, Any]) -> int:
+    """Notifies each new SLA breach once (per tenant, failures isolated)."""
+    return await slas.sweep_sla_breaches()
+
+
 FUNCTIONS = [dispatch_event, sweep_outbox, run_prospect_import, sweep_prospect_imports,
-             refresh_mailbox_tokens]
+             refresh_mailbox_tokens, sweep_sla_breaches]
 # (function, seconds between runs) for the periodic ones
-PERIODIC = [(sweep_outbox, 60), (sweep_prospect_imports, 60), (refresh_mailbox_tokens, 300)]
+PERIODIC = [(sweep_outbox, 60), (sweep_prospect_imports, 60), (refresh_mailbox_tokens, 300),
+            (sweep_sla_breaches, 300)]

@@ -11,6 +11,7 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
+from api.pipeline.types import StageKind
 from api.relay import expect_id, to_global_id
 from domain.prospects import search
 
@@ -78,6 +79,22 @@ class ProspectFilterInput:
         default=None, description="In any of these projects (ones you can see).")
     contact_status: ContactStatus | None = None
     include_archived: bool = False
+    job_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="In process (now or before) for one of these jobs. This and "
+                                  "the following pipeline conditions hold on one application.")
+    departments: list[str] | None = strawberry.field(
+        default=None, description="For a job of one of these departments.")
+    stage_reached_at_least: StageKind | None = strawberry.field(
+        default=None, description="Got at least this far (this kind of stage or a later one).")
+    closing_reasons: list[str] | None = strawberry.field(
+        default=None, description="Closed with one of these reason keys (rejection, withdrawal "
+                                  "or offer decline; see closingReasons).")
+    interview_score_min: float | None = strawberry.field(
+        default=None, description="Average submitted scorecard score at least this (1 to 4).")
+    hired: bool | None = strawberry.field(
+        default=None, description="true: hired; false: in process or closed, never hired.")
+    silver_medalist: bool = strawberry.field(
+        default=False, description="Reached the final interview or an offer, and was not hired.")
 
 
 @strawberry.input
@@ -151,7 +168,13 @@ def to_filter(given: ProspectFilterInput | None) -> search.ProspectFilter:
         project_ids=resolve_ids(given.project_ids, "Project"),
         contact_status=search.ContactStatus(given.contact_status.value)
         if given.contact_status else None,
-        include_archived=given.include_archived)
+        include_archived=given.include_archived,
+        job_ids=resolve_ids(given.job_ids, "Job"), departments=list(given.departments or []),
+        stage_reached_at_least=given.stage_reached_at_least.value
+        if given.stage_reached_at_least else None,
+        closing_reasons=list(given.closing_reasons or []),
+        interview_score_min=given.interview_score_min, hired=given.hired,
+        silver_medalist=given.silver_medalist)
 
 
 def to_order(given: ProspectOrderInput | None) -> search.ProspectOrder:
@@ -171,6 +194,10 @@ def filter_as_input(f: search.ProspectFilter) -> dict[str, Any]:
             value = [to_global_id("User", UUID(v)) for v in value]
         elif name == "project_ids":
             value = [to_global_id("Project", UUID(v)) for v in value]
+        elif name == "job_ids":
+            value = [to_global_id("Job", UUID(v)) for v in value]
+        elif name == "stage_reached_at_least":
+            value = StageKind(value).name
         elif name == "contact_status":
             value = ContactStatus(value).name
         elif name == "custom_fields":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import strawberry
@@ -14,6 +14,9 @@ from api.context import context_of, scope_of
 from api.relay import Connection, Node, connection, page_args, to_global_id
 from api.tenancy.types import User, visible_user
 from domain.prospects import models, service
+
+if TYPE_CHECKING:
+    from api.pipeline.types import Application
 
 
 @strawberry.enum(description="What kind of touchpoint an activity records.")
@@ -34,6 +37,10 @@ class ActivityKind(enum.Enum):
     OWNER_CHANGED = "owner_changed"
     MERGED = "merged"
     ARCHIVED = "archived"
+    APPLICATION_CREATED = "application_created"
+    APPLICATION_CLOSED = "application_closed"
+    APPLICATION_REOPENED = "application_reopened"
+    SCORECARD_SUBMITTED = "scorecard_submitted"
 
 
 @strawberry.enum
@@ -213,6 +220,16 @@ class Prospect(Node):
     async def demographics(self, info: strawberry.Info) -> JSON | None:
         found = await service.demographics_of(scope_of(info), self.row.id)
         return None if found is None else JSON(found)
+
+    @strawberry.field(description="Its processes: one application per job it is or was in "
+                                  "process for, oldest first.")
+    async def applications(self, info: strawberry.Info) -> list[
+            Annotated[Application, strawberry.lazy("api.pipeline.types")]]:
+        from api.pipeline.types import Application
+        from domain.pipeline import service as pipeline
+
+        rows = await context_of(info).loader(pipeline.applications_by_prospect).load(self.row.id)
+        return [Application.of(r) for r in rows or []]
 
     @strawberry.field(description="The feed, newest first.")
     async def activities(self, info: strawberry.Info, first: int | None = None,

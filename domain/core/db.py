@@ -26,6 +26,8 @@ MODEL_MODULES = [
     "domain.events.models",
     "domain.prospects.models",
     "domain.mailboxes.models",
+    "domain.pipeline.models",
+    "domain.slas.models",
 ]
 
 _dialect: str = "sqlite"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.core.errors import NotFound
-from domain.demo import crm
+from domain.demo import crm, pipeline
 from domain.tenancy import service, sessions
 from domain.tenancy.models import Membership, Tenant, User
 
@@ -53,6 +53,7 @@ async def recreate() -> list[DemoMember]:
     recruiter = await sessions.scope_from_access_token(tokens[1].access_token)
     owners = [m.user_id for m in memberships if m.role in ("recruiter", "sourcer")]
     await crm.seed(recruiter, owners)
+    await pipeline.seed(recruiter, [(e, m) for (e, _, _), m in zip(DEMO_MEMBERS, memberships, strict=True)])
     return tokens
 
 

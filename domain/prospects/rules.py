@@ -20,7 +20,8 @@ CUSTOM_FIELD_TYPES = ("text", "number", "date", "single_select", "multi_select")
 ACTIVITY_KINDS = ("created", "note", "call_logged", "email_sent", "email_opened",
                   "email_clicked", "email_replied", "email_bounced", "review_decision",
                   "stage_changed", "sequence_enrolled", "sequence_stopped", "project_added",
-                  "owner_changed", "merged", "archived")
+                  "owner_changed", "merged", "archived", "application_created",
+                  "application_closed", "application_reopened", "scorecard_submitted")
 _TAG = re.compile(r"^[\w][\w .&+#/-]{0,63}$")
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 

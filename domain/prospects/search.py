@@ -13,9 +13,10 @@ Invariants:
   (walking the creation index) rather than ranking every match; a rare word uses the text
   index. On PostgreSQL the first tier is an exact index lookup too (see m0003).
 
-The filter is a dataclass of optional fields: capabilities that come later (the pipeline: job,
-department, stage reached, rejection reason, interview score) add fields and their conditions
-in `_filtered`; the JSON form (saved searches) ignores keys it does not know.
+The filter is a dataclass of optional fields: capabilities that come later add fields and their
+conditions in `_filtered`; the JSON form (saved searches) ignores keys it does not know. The
+pipeline's (job, department, stage reached, closing reason, interview score, hired, silver
+medalist) hold on one application each and come from domain.pipeline.rediscovery as subqueries.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ from domain.core.config import settings
 from domain.core.errors import DomainError, NotFound
 from domain.core.pagination import Page, check_page_args
 from domain.core.scope import Scope
+from domain.pipeline import rediscovery
+from domain.pipeline import rules as pipeline_rules
 from domain.prospects import projects, rules
 from domain.prospects.models import CustomFieldDefinition, ProjectProspect, Prospect, ProspectTag
 
@@ -96,13 +99,21 @@ class ProspectFilter:
     project_ids: list[UUID] = field(default_factory=list)  # in any of these projects
     contact_status: ContactStatus | None = None
     include_archived: bool = False
+    # Past and current processes (rediscovery), all on one application of the prospect.
+    job_ids: list[UUID] = field(default_factory=list)
+    departments: list[str] = field(default_factory=list)
+    stage_reached_at_least: str | None = None  # a stage kind: it, or a later kind, reached
+    closing_reasons: list[str] = field(default_factory=list)  # rejection / decline reason keys
+    interview_score_min: float | None = None  # average submitted scorecard score
+    hired: bool | None = None
+    silver_medalist: bool = False  # final interview or offer reached, not hired
 
     def to_json(self) -> dict[str, Any]:
         """The stored form (saved searches): only what is set, JSON types only."""
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if value in (None, [], False):
+            if value is None or value == [] or (value is False and f.name != "hired"):
                 continue
             if f.name == "custom_fields":
                 value = [{k: v for k, v in vars(c).items() if v is not None} for c in value]
@@ -120,7 +131,7 @@ class ProspectFilter:
         """The inverse of to_json; keys it does not know are ignored."""
         known = {f.name for f in fields(cls)}
         values: dict[str, Any] = {k: v for k, v in (data or {}).items() if k in known}
-        for name in ("owner_ids", "project_ids"):
+        for name in ("owner_ids", "project_ids", "job_ids"):
             if name in values:
                 values[name] = [UUID(str(v)) for v in values[name]]
         for name in ("created_after", "created_before", "last_activity_after",
@@ -251,8 +262,13 @@ def normalise_filter(f: ProspectFilter) -> ProspectFilter:
         except DomainError as exc:
             raise DomainError(exc.message, field=["filter", _camel(name)],
                               code=exc.code) from exc
-    for name in ("sources", "owner_ids", "locations", "project_ids"):
+    for name in ("sources", "owner_ids", "locations", "project_ids", "job_ids", "departments",
+                 "closing_reasons"):
         _short_list(getattr(f, name), _camel(name))
+    if f.stage_reached_at_least is not None:
+        pipeline_rules.check_kind(f.stage_reached_at_least,
+                                  field=["filter", "stageReachedAtLeast"])
+    rediscovery.check_conditions(_pipeline_conditions(f))
     if len(f.custom_fields) > MAX_CUSTOM_CONDITIONS:
         raise DomainError(f"At most {MAX_CUSTOM_CONDITIONS} conditions.",
                           field=["filter", "customFields"], code="OUT_OF_RANGE")
@@ -265,7 +281,19 @@ def normalise_filter(f: ProspectFilter) -> ProspectFilter:
         sources=list(dict.fromkeys(s.strip() for s in f.sources if s.strip())),
         owner_ids=list(dict.fromkeys(f.owner_ids)),
         locations=list(dict.fromkeys(s.strip().lower() for s in f.locations if s.strip())),
-        project_ids=list(dict.fromkeys(f.project_ids)), **stamps)
+        project_ids=list(dict.fromkeys(f.project_ids)),
+        job_ids=list(dict.fromkeys(f.job_ids)),
+        departments=list(dict.fromkeys(d.strip() for d in f.departments if d.strip())),
+        closing_reasons=list(dict.fromkeys(r.strip() for r in f.closing_reasons if r.strip())),
+        **stamps)
+
+
+def _pipeline_conditions(f: ProspectFilter) -> rediscovery.ApplicationConditions:
+    return rediscovery.ApplicationConditions(
+        job_ids=list(f.job_ids), departments=list(f.departments),
+        min_rank=pipeline_rules.KIND_RANK.get(f.stage_reached_at_least or ""),
+        closing_reasons=list(f.closing_reasons), interview_score_min=f.interview_score_min,
+        hired=f.hired, silver_medalist=f.silver_medalist)
 
 
 def _camel(name: str) -> str:
@@ -573,6 +601,9 @@ def _filtered(scope: Scope, p: _Prepared, *, text: bool = True) -> QuerySet[Pros
         qs = qs.filter(last_contacted_at__isnull=False, last_replied_at=None)
     elif f.contact_status is ContactStatus.REPLIED:
         qs = qs.filter(last_replied_at__isnull=False)
+    conditions = _pipeline_conditions(f)
+    if conditions:
+        qs = qs.filter(rediscovery.prospect_condition(tid, conditions))
     return qs
 
 
