@@ -23,6 +23,7 @@ from domain import subscriptions
 from domain.core import config, db, jobs
 from domain.core.config import Settings
 from workers.queue import ArqQueue, InProcessQueue
+from workers.runtime import tune_gc
 
 log = logging.getLogger("talentgraph.app")
 
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             jobs.install(queue)
             state["queue"] = queue
         state["redis"] = redis
+        tune_gc()
         try:
             yield
         finally:

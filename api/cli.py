@@ -136,10 +136,18 @@ def _serve(args: argparse.Namespace, emulator: str | None, uvicorn: Any, configu
         print(f"Seeded the demo tenant 'demo'. Access token for {admin.email} (admin):\n"
               f"  {admin.access_token}\n(other members: `talentgraph demo`)", flush=True)
     print(f"GraphiQL: {base}/graphql", flush=True)
+    options: dict[str, Any] = {"host": args.host, "port": args.port, "log_config": None,
+                               "access_log": False, "loop": "uvloop", "http": "httptools"}
+    if args.workers > 1:
+        # Each process builds its app from the environment; they share nothing but the
+        # database (and Redis), so SQLite, one writer at a time, is left to one process.
+        if settings.dialect == "sqlite":
+            raise SystemExit("--workers above 1 needs PostgreSQL (DATABASE_URL=postgres://...)")
+        uvicorn.run("api.app:create_app", factory=True, workers=args.workers, **options)
+        return
     from api.app import create_app
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None,
-                access_log=False, loop="uvloop", http="httptools")
+    uvicorn.run(create_app(settings), **options)
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
@@ -237,6 +245,8 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the API (embedded default: SQLite, in-process jobs)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1,
+                       help="API processes (PostgreSQL only; one per core is typical)")
     serve.set_defaults(run=cmd_serve)
     sub.add_parser("worker", help="run the arq worker (needs REDIS_URL)").set_defaults(
         run=cmd_worker)

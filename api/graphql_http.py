@@ -26,6 +26,7 @@ from api import logs
 from api.context import Context
 from api.document_cache import Documents
 from api.errors import format_error
+from api.flat_executor import FlatExecutor
 from api.limits import Limits
 from domain.core.errors import AccessError, Unauthenticated
 from domain.core.scope import Scope
@@ -254,7 +255,8 @@ class GraphQLEndpoint:
         # so strawberry's per-request wrapper around the same call would be pure overhead.
         outcome = execute(self.graphql_schema, document, variable_values=variables,
                           operation_name=operation_name, context_value=context,
-                          is_awaitable=optimized_is_awaitable)  # type: ignore[arg-type]
+                          is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+                          executor_class=FlatExecutor)
         result = await outcome if isawaitable(outcome) else outcome
         return self._result(result, rid, media_type, _executed(result))
 

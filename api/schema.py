@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from operator import attrgetter
+from typing import Any, cast
 
 import strawberry
+from graphql import GraphQLObjectType
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
 
 from api.context import context_of
 from api.document_cache import Documents, document_cache
+from api.flat_executor import PLAIN_READ
 from api.limits import Limits
 from api.mailboxes import loaders as mailbox_loaders
 from api.mailboxes.mutations import MailboxMutation
@@ -108,4 +114,57 @@ def build_schema(settings: Settings | None = None) -> Schema:
     schema = Schema(query=Query, mutation=Mutation, extensions=[document_cache(documents)],
                     config=StrawberryConfig(auto_camel_case=True))
     schema.documents = documents
+    _resolve_simple_fields_directly(schema)
     return schema
+
+
+def _resolve_simple_fields_directly(schema: Schema) -> None:
+    """Strawberry wraps every field's resolution in several layers (an Info object, argument
+    conversion, an extension chain) even where there is nothing to convert. On a list of a few
+    hundred objects with a dozen fields each (the board's cards, a search page) those layers
+    cost more than the fields themselves. For fields with no arguments, no extensions and a
+    plain (not async) resolver or none, they are replaced by the call itself: the same
+    arguments reach the same function, and errors propagate to graphql-core as before."""
+    for graphql_type in schema._schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLObjectType):
+            continue
+        for graphql_field in graphql_type.fields.values():
+            field = graphql_field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            if not isinstance(field, StrawberryField) or field.extensions or field.arguments:
+                continue
+            if field.base_resolver is None:
+                graphql_field.resolve = _attribute_reader(field.python_name)
+            elif not field.is_async and not field.base_resolver.root_parameter and \
+                    not field.base_resolver.parent_parameter and \
+                    field.base_resolver.self_parameter:
+                graphql_field.resolve = _method_caller(schema, field)
+
+
+def _attribute_reader(name: str) -> Callable[..., Any]:
+    read = attrgetter(name)
+
+    def resolve(source: Any, info: Any, **arguments: Any) -> Any:
+        return read(source)
+
+    setattr(resolve, PLAIN_READ, read)
+    return resolve
+
+
+def _method_caller(schema: Schema, field: StrawberryField) -> Callable[..., Any]:
+    assert field.base_resolver is not None
+    method = cast(Callable[..., Any], field.base_resolver.wrapped_func)
+    info_parameter = field.base_resolver.info_parameter
+    if info_parameter is None:
+        def resolve(source: Any, info: Any, **arguments: Any) -> Any:
+            return method(source)
+        setattr(resolve, PLAIN_READ, method)
+        return resolve
+    info_name, info_class = info_parameter.name, schema.config.info_class
+
+    def resolve_with_info(source: Any, info: Any, **arguments: Any) -> Any:
+        return method(source, **{info_name: info_class(_raw_info=info, _field=field)})
+
+    # Without an Info, a method that needs one fails or hands back an awaitable, and the flat
+    # executor then leaves the object to the normal path (User.name needs it only to load).
+    setattr(resolve_with_info, PLAIN_READ, lambda source: method(source, **{info_name: None}))
+    return resolve_with_info

@@ -92,6 +92,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--p50", type=float, default=80.0, help="target p50 in ms")
     parser.add_argument("--p99", type=float, default=200.0, help="target p99 in ms")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--server-workers", type=int, default=1,
+                        help="API processes (`talentgraph serve --workers N`)")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG))
     parser.add_argument("--log-level", default="WARNING")
     return parser.parse_args(argv)
@@ -133,7 +135,8 @@ def bench(args: argparse.Namespace, data_dir: Path, servers: list[Server],
     stack.callback(stop_all, servers)
     port = free_port()
     server = start_server("talentgraph serve",
-                          [*tg, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                          [*tg, "serve", "--host", "127.0.0.1", "--port", str(port),
+                           "--workers", str(args.server_workers)],
                           env, port, data_dir / "server.log")
     servers.append(server)
     return asyncio.run(measure(args, server.url + "/graphql", f"Bearer {token}", url, facts))

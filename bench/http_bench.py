@@ -267,14 +267,17 @@ BENCH_LINE = re.compile(r"^BENCH (.*)$", re.MULTILINE)
 
 
 def process_cpu_seconds(pid: int | None) -> float:
-    """user+system CPU time of a process, all its threads (Linux /proc)."""
+    """user+system CPU time of a process, all its threads, plus that of its live children
+    (`serve --workers N` serves from child processes) (Linux /proc)."""
     if pid is None:
         return 0.0
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(process_cpu_seconds(int(child)) for child in children)
 
 
 def machine_busy_seconds() -> float:

@@ -73,6 +73,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=1, help="concurrent movers")
     parser.add_argument("--setup-clients", type=int, default=8)
     parser.add_argument("--target", type=float, default=200.0, help="moves/s to pass")
+    parser.add_argument("--server-workers", type=int, default=1,
+                        help="API processes (`talentgraph serve --workers N`)")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", DEFAULT_PG))
     parser.add_argument("--jobs", choices=["inprocess", "redis"], default="inprocess",
                         help="where event handlers (the activity feed) run: in the server "
@@ -126,7 +128,8 @@ def bench(args: argparse.Namespace, data_dir: Path, servers: list[Server],
         servers.append(Server("talentgraph worker", proc, "", worker_log))
     port = free_port()
     server = start_server("talentgraph serve",
-                          [*tg, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                          [*tg, "serve", "--host", "127.0.0.1", "--port", str(port),
+                           "--workers", str(args.server_workers)],
                           env, port, data_dir / "server.log")
     servers.append(server)
     pids = {s.name: s.proc.pid for s in servers}

@@ -11,6 +11,7 @@ from domain import subscriptions
 from domain.core import config, db, jobs
 from workers.jobs import FUNCTIONS, PERIODIC
 from workers.queue import ArqQueue
+from workers.runtime import tune_gc
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -19,6 +20,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     subscriptions.register()
     await db.open_db(settings)
     jobs.install(ArqQueue(ctx["redis"]))
+    tune_gc()
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

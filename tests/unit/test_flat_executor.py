@@ -1,0 +1,123 @@
+"""The flat executor answers exactly as graphql-core's own executor does, errors included."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import strawberry
+from graphql import ExecutionResult, execute, parse
+from graphql.execution.executor import Executor
+
+from api.flat_executor import FlatExecutor
+from api.schema import _resolve_simple_fields_directly
+
+
+@strawberry.enum
+class Colour(enum.Enum):
+    RED = "red"
+    GREEN = "green"
+
+
+@strawberry.type
+class Owner:
+    name: str
+    row_name: strawberry.Private[str | None] = None
+
+    @strawberry.field
+    def label(self) -> str:
+        return f"<{self.name}>"
+
+    @strawberry.field(graphql_type=str)
+    def lazy(self, info: strawberry.Info) -> str | Awaitable[str]:
+        if self.row_name is not None:
+            return self.row_name
+
+        async def load() -> str:
+            return "loaded"
+        return load()
+
+
+@strawberry.type
+class Card:
+    title: str
+    colour: Colour
+    due: datetime | None
+    owner: Owner | None
+    broken: str  # declared non-null; some cards hold None
+
+    @strawberry.field
+    def shout(self) -> str:
+        if self.title == "boom":
+            raise ValueError("cannot shout")
+        return self.title.upper()
+
+
+def _cards() -> list[Card]:
+    due = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    ann = Owner(name="Ann", row_name="ann-row")
+    return [Card(title="a", colour=Colour.RED, due=due, owner=ann, broken="x"),
+            Card(title="b", colour=Colour.GREEN, due=None, owner=None, broken="y"),
+            Card(title="boom", colour=Colour.GREEN, due=None, owner=Owner(name="Bo"), broken=None),  # type: ignore[arg-type]
+            Card(title="c", colour=Colour.RED, due=due, owner=Owner(name="Cy"), broken="z")]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Nullable items: a failed card is null, the list stays.")
+    def cards(self) -> list[Card | None]:
+        return list(_cards())
+
+    @strawberry.field
+    def good_cards(self) -> list[Card]:
+        return [c for c in _cards() if c.broken is not None and c.title != "boom"]
+
+
+SCHEMA = strawberry.Schema(query=Query)
+_resolve_simple_fields_directly(SCHEMA)
+
+
+async def _run(query: str, executor: Any) -> ExecutionResult:
+    outcome = execute(SCHEMA._schema, parse(query), executor_class=executor)
+    return await outcome if isinstance(outcome, Awaitable) else outcome
+
+
+def _plain(result: ExecutionResult) -> tuple[Any, Any]:
+    return result.data, [(e.message, e.path) for e in result.errors or []]
+
+
+@pytest.mark.parametrize("query", [
+    "{ goodCards { title colour due shout __typename owner { name label lazy } } }",
+    "{ goodCards { t: title t2: title owner { ... on Owner { name } } } }",
+    "{ goodCards { title ...F } } fragment F on Card { colour owner { name } }",
+    "{ goodCards { title @skip(if: true) colour @include(if: false) due } }",
+    # a null in a non-null field, an error in a resolver, an awaitable: the normal path's answer
+    "{ cards { title broken } }",
+    "{ cards { title shout } }",
+    "{ cards { owner { lazy } } }",
+])
+async def test_same_answer_as_graphql_core(query: str) -> None:
+    fast = await _run(query, FlatExecutor)
+    normal = await _run(query, None)
+    assert normal.data is not None  # the cases are about fields, not a failed root
+    assert _plain(fast) == _plain(normal)
+
+
+async def test_only_objects_that_are_not_flat_take_the_normal_path(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    completed: list[str] = []
+    original = Executor.collect_and_execute_subfields
+
+    def spy(self: Any, return_type: Any, *args: Any) -> Any:
+        completed.append(return_type.name)
+        return original(self, return_type, *args)
+
+    monkeypatch.setattr(Executor, "collect_and_execute_subfields", spy)
+    flat = await _run("{ goodCards { title colour owner { name } } }", FlatExecutor)
+    assert flat.errors is None and len(flat.data["goodCards"]) == 3  # type: ignore[index]
+    assert completed == []  # every card (and owner) built by the fast path
+    await _run("{ cards { title shout } }", FlatExecutor)
+    assert completed == ["Card"]  # only the card whose resolver raised
