@@ -35,7 +35,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -398,10 +398,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+BenchFunction = Callable[[argparse.Namespace, Path, list[Server], contextlib.ExitStack], int]
+
+
+def run_bench(bench: BenchFunction, args: argparse.Namespace, prefix: str,
+              keep: bool = False) -> int:
+    """Every bench script's main: a throw-away data folder, servers stopped and databases
+    dropped on the way out (through the exit stack), BenchError reported as exit status 2."""
     servers: list[Server] = []
-    data_dir = Path(tempfile.mkdtemp(prefix="tg-bench-"))
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         with contextlib.ExitStack() as stack:
             return bench(args, data_dir, servers, stack)
@@ -409,10 +414,33 @@ def main(argv: list[str] | None = None) -> int:
         say(f"\nFAIL: {exc}")
         return 2
     finally:
-        if args.keep:
+        if keep:
             say(f"kept {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def bench_tenant(args: argparse.Namespace, data_dir: Path, stack: contextlib.ExitStack, *,
+                 slug: str, name: str, admin: str) -> tuple[dict[str, str], list[str], str]:
+    """A throw-away PostgreSQL database on args.pg_url, migrated, with a tenant and its admin:
+    the servers' environment, the talentgraph command and the admin's access token."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("REDIS_URL", "TALENTGRAPH_ENV", "MIGRATION_DATABASE_URL")}
+    env["TALENTGRAPH_DATA_DIR"] = str(data_dir)
+    env["LOG_LEVEL"] = args.log_level
+    tg = talentgraph_cmd()
+    env["DATABASE_URL"] = stack.enter_context(postgres_database(args.pg_url))
+    say(run([*tg, "migrate", "up"], env, "talentgraph migrate up").strip())
+    run([*tg, "create-tenant", "--slug", slug, "--name", name, "--admin-email", admin,
+         "--admin-password", "bench-password-123"], env, "talentgraph create-tenant")
+    token = run([*tg, "token", "--tenant", slug, "--email", admin], env,
+                "talentgraph token").strip().splitlines()[-1]
+    return env, tg, token
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    return run_bench(bench, args, "tg-bench-", keep=args.keep)
 
 
 def bench(args: argparse.Namespace, data_dir: Path, servers: list[Server],

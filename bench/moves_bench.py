@@ -25,12 +25,10 @@ import argparse
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -43,14 +41,13 @@ from http_bench import (  # noqa: E402
     DEFAULT_PG,
     BenchError,
     Server,
+    bench_tenant,
     free_port,
-    postgres_database,
     process_cpu_seconds,
-    run,
+    run_bench,
     say,
     start_server,
     stop_all,
-    talentgraph_cmd,
 )
 
 SLUG = "bench-moves"
@@ -90,33 +87,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    servers: list[Server] = []
-    data_dir = Path(tempfile.mkdtemp(prefix="tg-moves-bench-"))
-    try:
-        with contextlib.ExitStack() as stack:
-            return bench(args, data_dir, servers, stack)
-    except BenchError as exc:
-        say(f"\nFAIL: {exc}")
-        return 2
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    return run_bench(bench, parse_args(argv), "tg-moves-bench-")
 
 
 def bench(args: argparse.Namespace, data_dir: Path, servers: list[Server],
           stack: contextlib.ExitStack) -> int:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("REDIS_URL", "TALENTGRAPH_ENV", "MIGRATION_DATABASE_URL")}
-    env["TALENTGRAPH_DATA_DIR"] = str(data_dir)
-    env["LOG_LEVEL"] = args.log_level
-    tg = talentgraph_cmd()
-    url = stack.enter_context(postgres_database(args.pg_url))
-    env["DATABASE_URL"] = url
-    say(run([*tg, "migrate", "up"], env, "talentgraph migrate up").strip())
-    run([*tg, "create-tenant", "--slug", SLUG, "--name", "Moves bench", "--admin-email", ADMIN,
-         "--admin-password", "bench-password-123"], env, "talentgraph create-tenant")
-    token = run([*tg, "token", "--tenant", SLUG, "--email", ADMIN], env,
-                "talentgraph token").strip().splitlines()[-1]
+    env, tg, token = bench_tenant(args, data_dir, stack, slug=SLUG, name="Moves bench",
+                                  admin=ADMIN)
     stack.callback(stop_all, servers)
     if args.jobs == "redis":
         env["REDIS_URL"] = args.redis_url

@@ -28,10 +28,8 @@ import contextlib
 import json
 import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -53,6 +51,7 @@ from http_bench import (  # noqa: E402
     postgres_database,
     process_cpu_seconds,
     run,
+    run_bench,
     say,
     start_server,
     stop_all,
@@ -455,17 +454,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    servers: list[Server] = []
-    data_dir = Path(tempfile.mkdtemp(prefix="tg-search-bench-"))
-    try:
-        with contextlib.ExitStack() as stack:
-            return bench(args, data_dir, servers, stack)
-    except BenchError as exc:
-        say(f"\nFAIL: {exc}")
-        return 2
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    return run_bench(bench, parse_args(argv), "tg-search-bench-")
 
 
 def bench(args: argparse.Namespace, data_dir: Path, servers: list[Server],
