@@ -227,20 +227,12 @@ async def sweep_tenant(scope: Scope) -> int:
     return recorded
 
 
-async def _tenants() -> list[Any]:
-    # Listing tenants is an operator's read of the identity plane (tenants has no RLS).
-    from domain.tenancy.models import Tenant
-
-    async with db.identity_tx():
-        return list(await Tenant.all().order_by("id"))
-
-
 async def sweep_sla_breaches() -> int:
     """Every tenant in turn; a failing tenant is logged and does not stop the others."""
-    from domain.tenancy.service import system_scope
+    from domain.tenancy.service import all_tenants, system_scope
 
     total = 0
-    for tenant in await _tenants():
+    for tenant in await all_tenants():
         try:
             total += await sweep_tenant(await system_scope(tenant))
         except Exception:

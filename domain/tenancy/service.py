@@ -76,6 +76,13 @@ async def tenant_by_slug(slug: str) -> Tenant:
     return tenant
 
 
+async def all_tenants() -> list[Tenant]:
+    """Every tenant, oldest first: for periodic jobs that work tenant by tenant (an operator's
+    read of the identity plane)."""
+    async with db.identity_tx():
+        return list(await Tenant.all().order_by("id"))
+
+
 async def delete_tenant(*, tenant: Tenant) -> None:
     async with db.system_tenant_tx(str(tenant.id)):
         await Tenant.filter(id=tenant.id).delete()
