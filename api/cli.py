@@ -47,12 +47,7 @@ def _start_embedded_emulator() -> tuple[Any, str] | None:
     as a subprocess on free ports, with PROVIDER_EMULATOR_URL and SYSTEM_SMTP_URL pointing at
     it and the demo's accounts created through its control API. None when not embedded."""
     import json
-    import secrets
     import subprocess
-    import time
-    from urllib.parse import quote
-
-    import httpx
 
     if os.environ.get("TALENTGRAPH_ENV", "development") == "production" or any(
             os.environ.get(name) for name in _PROVIDER_VARS):
@@ -66,6 +61,25 @@ def _start_embedded_emulator() -> tuple[Any, str] | None:
         process.kill()
         raise SystemExit("the provider emulator did not start")
     url = f"http://127.0.0.1:{ports['http']}"
+    try:
+        smtp_url = _prepare_emulator(url, ports["smtp"])
+    except BaseException:
+        process.kill()  # not orphaned when its set-up fails
+        raise
+    os.environ["PROVIDER_EMULATOR_URL"] = url
+    os.environ["SYSTEM_SMTP_URL"] = smtp_url
+    return process, f"{url} (SMTP 127.0.0.1:{ports['smtp']})"
+
+
+def _prepare_emulator(url: str, smtp_port: int) -> str:
+    """The system mailbox and the demo's send-as alias, through the control API; returns the
+    SYSTEM_SMTP_URL for the system mailbox."""
+    import secrets
+    import time
+    from urllib.parse import quote
+
+    import httpx
+
     system, password = "system@talentgraph.local", secrets.token_urlsafe(16)
     with httpx.Client(base_url=url + "/_emulator", timeout=10) as control:
         for _ in range(100):
@@ -82,10 +96,7 @@ def _start_embedded_emulator() -> tuple[Any, str] | None:
                                             {"email": "hank@demo.talentgraph.dev",
                                              "displayName": "Hank Hiring-Manager"}]}
                      ).raise_for_status()
-    os.environ["PROVIDER_EMULATOR_URL"] = url
-    os.environ["SYSTEM_SMTP_URL"] = (f"smtp://{quote(system, safe='')}:{password}@127.0.0.1:"
-                                     f"{ports['smtp']}")
-    return process, f"{url} (SMTP 127.0.0.1:{ports['smtp']})"
+    return f"smtp://{quote(system, safe='')}:{password}@127.0.0.1:{smtp_port}"
 
 
 def cmd_serve(args: argparse.Namespace) -> None:

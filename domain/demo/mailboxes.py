@@ -17,7 +17,7 @@ from domain.core.config import settings
 from domain.mailboxes import grants, service
 from domain.mailboxes.models import GOOGLE, MICROSOFT, Mailbox
 from domain.tenancy import service as tenancy
-from domain.tenancy import sessions
+from domain.tenancy.models import Tenant
 
 log = logging.getLogger("talentgraph.demo")
 
@@ -25,11 +25,10 @@ PROVIDER_BY_ROLE = {"admin": GOOGLE, "recruiter": GOOGLE, "sourcer": GOOGLE,
                     "coordinator": MICROSOFT, "hiring_manager": MICROSOFT}
 
 
-async def _connect(email: str, role: str, tenant_slug: str) -> Mailbox:
-    from domain.demo.service import token_for
+async def _connect(email: str, role: str, tenant: Tenant) -> Mailbox:
+    from domain.demo.service import member_scope
 
-    tenant = await tenancy.tenant_by_slug(tenant_slug)
-    scope = await sessions.scope_from_access_token((await token_for(tenant, email)).access_token)
+    scope = await member_scope(tenant, email)
     provider = PROVIDER_BY_ROLE[role]
     url = await service.start_connection(scope, provider=provider, login_hint=email)
     async with httpx.AsyncClient(timeout=10) as http:
@@ -45,18 +44,16 @@ async def connect_demo_mailboxes(members: list[tuple[str, str, str]], tenant_slu
     delegated send-from grant. Does nothing unless a provider emulator is configured."""
     if not settings().provider_emulator_url:
         return []
+    from domain.demo.service import member_scope
+
+    tenant = await tenancy.tenant_by_slug(tenant_slug)
     connected = {}
     for email, _, role in members:
         if role in PROVIDER_BY_ROLE:
-            connected[email] = await _connect(email, role, tenant_slug)
+            connected[email] = await _connect(email, role, tenant)
     if delegate and delegate[0] in connected:
-        from domain.demo.service import token_for
-
-        tenant = await tenancy.tenant_by_slug(tenant_slug)
-        owner = await sessions.scope_from_access_token(
-            (await token_for(tenant, delegate[0])).access_token)
-        grantee = await sessions.scope_from_access_token(
-            (await token_for(tenant, delegate[1])).access_token)
+        owner = await member_scope(tenant, delegate[0])
+        grantee = await member_scope(tenant, delegate[1])
         if grantee.user_id is not None:
             await grants.grant_delegation(owner, mailbox_id=connected[delegate[0]].id,
                                           grantee_id=grantee.user_id)

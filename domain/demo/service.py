@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.core import db
 from domain.core.errors import NotFound
+from domain.core.scope import Scope
 from domain.demo import crm, pipeline
 from domain.tenancy import service, sessions
 from domain.tenancy.models import Membership, Tenant, User
+from domain.tenancy.rules import ROLE_PERMISSIONS
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "demo-password-123"
@@ -68,13 +71,25 @@ async def connect_mailboxes() -> int:
     return len(await connect_demo_mailboxes(DEMO_MEMBERS, DEMO_SLUG, delegate=DEMO_DELEGATION))
 
 
-async def token_for(tenant: Tenant, email: str) -> DemoMember:
-    from domain.core import db
-
+async def _member(tenant: Tenant, email: str) -> tuple[User, Membership]:
     async with db.system_tenant_tx(str(tenant.id)):
         user = await User.get_or_none(email=email.lower())
         membership = user and await Membership.get_or_none(tenant_id=tenant.id, user_id=user.id)
-        if not user or not membership:
-            raise NotFound(f"{email} is not a member of {tenant.slug}.", field="email")
+    if not user or not membership:
+        raise NotFound(f"{email} is not a member of {tenant.slug}.", field="email")
+    return user, membership
+
+
+async def token_for(tenant: Tenant, email: str) -> DemoMember:
+    """A new session for the member (what the operator's `token` command prints)."""
+    user, membership = await _member(tenant, email)
+    async with db.system_tenant_tx(str(tenant.id)):
         issued = await sessions.issue_session(user, tenant, membership.role)
     return DemoMember(email=email, role=membership.role, access_token=issued.access_token)
+
+
+async def member_scope(tenant: Tenant, email: str) -> Scope:
+    """The member's scope, as the edge would build it, without issuing a session."""
+    _, membership = await _member(tenant, email)
+    return Scope(tenant_id=tenant.id, permissions=ROLE_PERMISSIONS[membership.role],
+                 user_id=membership.user_id, role=membership.role)

@@ -5,6 +5,7 @@ inbox; `notify_delegated_reply` tells the member who sent the original."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 from uuid import UUID
 
 from domain.core import clock, db
@@ -85,15 +86,14 @@ async def grants_by_ids(scope: Scope, ids: Sequence[UUID]) -> dict[UUID, Mailbox
         return {}
     async with db.tenant_tx(scope):
         rows = await MailboxGrant.filter(tenant_id=scope.tenant_id, id__in=list(ids))
-    return {g.id: g for g in rows if await _may_see(scope, g)}
-
-
-async def _may_see(scope: Scope, grant: MailboxGrant) -> bool:
-    if scope.role == "admin" or grant.grantee_id == scope.user_id:
-        return True
-    async with db.tenant_tx(scope):
-        return await Mailbox.exists(tenant_id=scope.tenant_id, id=grant.mailbox_id,
-                                    owner_id=scope.user_id)
+        owned: set[UUID] = set()
+        if scope.role != "admin" and rows:
+            owned = set(cast(list[UUID], await Mailbox.filter(
+                tenant_id=scope.tenant_id, owner_id=scope.user_id,
+                id__in=list({g.mailbox_id for g in rows})).values_list("id", flat=True)))
+    # The same rule as list_grants: admins see all, others their mailboxes' grants and theirs.
+    return {g.id: g for g in rows
+            if scope.role == "admin" or g.grantee_id == scope.user_id or g.mailbox_id in owned}
 
 
 async def active_grant(tenant_id: UUID, *, mailbox_id: UUID, grantee_id: UUID) -> MailboxGrant | None:

@@ -14,7 +14,6 @@ from tortoise.models import Model
 from domain.core.ids import uuid7
 
 GOOGLE, MICROSOFT, SMTP = "google", "microsoft", "smtp"
-PROVIDERS = (GOOGLE, MICROSOFT, SMTP)
 CONNECTED, NEEDS_RECONNECT, DISCONNECTED = "connected", "needs_reconnect", "disconnected"
 
 

@@ -20,6 +20,7 @@ from domain.core.config import settings
 from domain.core.errors import DomainError, Forbidden, NotFound
 from domain.core.pagination import Page, PageArgs, paginate
 from domain.core.scope import Scope
+from domain.core.security import digest, same
 from domain.events.service import publish
 from domain.mailboxes import events, oauth, rules, vault
 from domain.mailboxes.adapters import gmail, graph, smtp
@@ -78,13 +79,6 @@ async def mailboxes_by_ids(scope: Scope, ids: Sequence[UUID]) -> dict[UUID, Mail
         return {m.id: m for m in await (await _visible(scope)).filter(id__in=list(ids))}
 
 
-async def get_mailbox(scope: Scope, mailbox_id: UUID, *, field: str = "mailboxId") -> Mailbox:
-    found = (await mailboxes_by_ids(scope, [mailbox_id])).get(mailbox_id)
-    if found is None:
-        raise NotFound("No such mailbox.", field=field)
-    return found
-
-
 async def sends_today(scope: Scope, ids: Sequence[UUID]) -> dict[UUID, int]:
     async with db.tenant_tx(scope):
         rows = await MailboxSendDay.filter(tenant_id=scope.tenant_id, mailbox_id__in=list(ids),
@@ -102,7 +96,7 @@ def _sign(tenant: str, nonce: str) -> str:
 
 
 def _nonce_hash(nonce: str) -> str:
-    return hashlib.sha256(nonce.encode()).hexdigest()
+    return digest(nonce)
 
 
 def acting_user(scope: Scope) -> UUID:
@@ -144,7 +138,7 @@ def _parse_state(state: str) -> tuple[UUID, str]:
     if len(parts) != 3:
         raise invalid
     tenant, nonce, signature = parts
-    if not hmac.compare_digest(_sign(tenant, nonce).encode(), signature.encode()):
+    if not same(_sign(tenant, nonce), signature):
         raise invalid
     try:
         return UUID(tenant), nonce
@@ -173,8 +167,7 @@ async def _consume_state(provider: str, state: str) -> tuple[UUID, UUID, str]:
 
 
 async def _is_member(tenant_id: UUID, user_id: UUID) -> bool:
-    probe = Scope(tenant_id=tenant_id, permissions=frozenset())
-    return user_id in await tenancy.users_by_ids(probe, [user_id])
+    return user_id in await tenancy.users_by_ids(Scope.system(tenant_id), [user_id])
 
 
 async def _read_identity(provider: str, access_token: str) -> tuple[str, str]:

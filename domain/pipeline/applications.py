@@ -185,9 +185,7 @@ async def create_application(scope: Scope, *, prospect_id: UUID, job_id: UUID,
         _require_decide(scope, job)
         if job.status == "closed":
             raise NotActive("The job is closed.", field="jobId")
-        prospect = (await prospects.prospects_by_ids(scope, [prospect_id])).get(prospect_id)
-        if prospect is None:
-            raise NotFound("No such prospect.", field="prospectId")
+        prospect = await prospects.get_prospect(scope, prospect_id)
         stages = await live_stages(scope, job.id)
         stage = stages[0] if stage_id is None else await _target_stage(scope, job.id, stage_id)
         if recruiter_id is not None and not await tenancy.users_by_ids(scope, [recruiter_id]):

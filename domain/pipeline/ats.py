@@ -118,10 +118,7 @@ async def upsert_ats_job(scope: Scope, payload: AtsJob) -> Job:
             ordered.append(stage)
         named = {s.id for s in ordered}
         ordered += [s for s in live if s.id not in named]
-        for i, stage in enumerate(ordered):
-            if stage.position != i + 1:
-                stage.position = i + 1
-                await stage.save(update_fields=["position"])
+        await jobs.renumber(ordered)
         return job
 
 

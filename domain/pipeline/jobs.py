@@ -230,7 +230,7 @@ async def set_job_status(scope: Scope, *, job_id: UUID, status: str) -> Job:
 
 # --- a job's stages -------------------------------------------------------------------------------
 
-async def _renumber(stages: Sequence[JobStage]) -> None:
+async def renumber(stages: Sequence[JobStage]) -> None:
     for i, stage in enumerate(stages):
         if stage.position != i + 1:
             stage.position = i + 1
@@ -256,7 +256,7 @@ async def add_job_stage(scope: Scope, *, job_id: UUID, name: str, kind: str,
         stage = await JobStage.create(tenant_id=scope.tenant_id, job_id=job_id, position=at,
                                       name=name, kind=kind, external_id=external_id,
                                       created_at=clock.now())
-        await _renumber([*stages[:at - 1], stage, *stages[at - 1:]])
+        await renumber([*stages[:at - 1], stage, *stages[at - 1:]])
         return stage
 
 
@@ -289,7 +289,7 @@ async def reorder_job_stages(scope: Scope, *, job_id: UUID, stage_ids: Sequence[
         stages = {s.id: s for s in await live_stages(scope, job_id)}
         order = rules.check_reorder(list(stages), stage_ids)
         ordered = [stages[i] for i in order]
-        await _renumber(ordered)
+        await renumber(ordered)
         return ordered
 
 
@@ -311,5 +311,5 @@ async def remove_job_stage(scope: Scope, *, stage_id: UUID) -> JobStage:
                               code="INVALID")
         stage.removed_at = clock.now()
         await stage.save(update_fields=["removed_at"])
-        await _renumber([s for s in stages if s.id != stage.id])
+        await renumber([s for s in stages if s.id != stage.id])
         return stage

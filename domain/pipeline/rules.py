@@ -245,7 +245,3 @@ def summary(scores: Sequence[int | None]) -> tuple[int, int, float | None]:
     submitted = [s for s in scores if s is not None]
     average = round(sum(submitted) / len(submitted), 2) if submitted else None
     return len(submitted), len(scores) - len(submitted), average
-
-
-def stage_snapshot(rows: Sequence[Any]) -> list[dict[str, Any]]:
-    return [{"name": r.name, "kind": r.kind} for r in rows]

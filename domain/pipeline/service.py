@@ -252,17 +252,6 @@ async def list_jobs(scope: Scope, *, filter: JobFilter, page: PageArgs) -> Page[
         return await paginate(qs, page, settings().max_page_size)
 
 
-async def list_applications(scope: Scope, *, job_id: UUID, page: PageArgs,
-                            statuses: Sequence[str] = ()) -> Page[Application]:
-    """A job's applications in creation order."""
-    scope.require("pipeline:read")
-    async with db.tenant_tx(scope):
-        qs = Application.filter(tenant_id=scope.tenant_id, job_id=job_id)
-        if statuses:
-            qs = qs.filter(status__in=list(statuses))
-        return await paginate(qs, page, settings().max_page_size)
-
-
 async def application_pages(scope: Scope, job_ids: Sequence[UUID], *, page: PageArgs,
                             statuses: Sequence[str] = ()) -> dict[UUID, Page[Application]]:
     """The same page (forwards, creation order) of several jobs' applications in two queries

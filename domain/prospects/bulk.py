@@ -19,18 +19,14 @@ from domain.core import clock, db
 from domain.core.errors import DomainError, Forbidden, NotFound
 from domain.core.scope import Scope
 from domain.events.service import publish
-from domain.prospects import events, projects, rules, search
+from domain.prospects import events, projects, rules, search, service
 from domain.prospects.models import Prospect, ProspectTag
 from domain.prospects.search import ProspectFilter
-from domain.tenancy import service as tenancy
 
 MAX_BULK = 10_000
 EVENT_CHUNK = 500  # prospect ids per published event
 _CHUNK = 500  # ids per IN (...) list
 
-# Tags are not in the activity feed (there is no activity kind for them), so this event has no
-# activity section. TODO(prospects): move next to the other names in events.py.
-PROSPECTS_TAGGED = "ProspectsTagged"
 
 
 @dataclass(frozen=True)
@@ -73,7 +69,7 @@ async def bulk_tag(scope: Scope, *, tags: Sequence[str],
         for chunk in _chunks(changed):
             await Prospect.filter(tenant_id=scope.tenant_id, id__in=chunk).update(updated_at=now)
         for chunk in _chunks(changed, EVENT_CHUNK):
-            await publish(PROSPECTS_TAGGED, {"prospectIds": [str(p) for p in chunk],
+            await publish(events.PROSPECTS_TAGGED, {"prospectIds": [str(p) for p in chunk],
                                              "tags": wanted}, scope=scope)
         return BulkResult(matched=len(ids), affected=len(changed))
 
@@ -85,8 +81,7 @@ async def bulk_change_owner(scope: Scope, *, owner_id: UUID,
     prospects whose owner was someone else. One owner_changed activity per changed prospect."""
     scope.require("prospects:write")
     async with db.tenant_tx(scope):
-        if owner_id not in await tenancy.users_by_ids(scope, [owner_id]):
-            raise NotFound("No such member.", field="ownerId")
+        await service.check_owner(scope, owner_id)
         ids = await search.selected_ids(scope, prospect_ids, filter, limit=MAX_BULK)
         by_previous: dict[UUID | None, list[UUID]] = defaultdict(list)
         for chunk in _chunks(ids):

@@ -60,7 +60,7 @@ from domain.core.ids import uuid7
 from domain.core.pagination import Page, PageArgs, check_page_args, paginate
 from domain.core.scope import Scope
 from domain.events.service import publish
-from domain.prospects import rules, search, service
+from domain.prospects import events, rules, search, service
 from domain.prospects.models import (
     Activity,
     CustomFieldDefinition,
@@ -81,16 +81,11 @@ from domain.tenancy import service as tenancy
 
 log = logging.getLogger("talentgraph.imports")
 
-# One event per committed batch (rather than one per prospect): the feed's "created"
-# activities are written in the batch itself, keyed by this event, so the dispatcher has
-# nothing left to do per prospect. TODO(prospects): move next to the other names in events.py.
-PROSPECTS_IMPORTED = "ProspectsImported"
 
 QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED = "queued", "running", "completed", "failed", \
     "cancelled"
 TERMINAL = (COMPLETED, FAILED, CANCELLED)
 CREATED, MERGED, SKIPPED, ERROR = "created", "merged", "skipped", "error"
-OUTCOMES = (CREATED, MERGED, SKIPPED, ERROR)
 
 BATCH_SIZE = 500  # rows per transaction
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -1155,7 +1150,7 @@ async def _apply(scope: Scope, conn: Any, imp: ProspectImport, plan: _Plan, rows
     merged_ids = list(dict.fromkeys(pid for outcome, pid, _ in results.values()
                                     if outcome == MERGED and pid in existing))
     if created or merged_ids:
-        event = await publish(PROSPECTS_IMPORTED, {
+        event = await publish(events.PROSPECTS_IMPORTED, {
             "importId": str(imp.id), "createdIds": [str(p) for p in created],
             "mergedIds": [str(p) for p in merged_ids]}, scope=scope)
         payload = _json({"source": "import", "importId": str(imp.id)}, Activity)

@@ -189,6 +189,11 @@ async def _member_ids(scope: Scope, project_id: UUID) -> list[UUID]:
                         .order_by("id"), "user_id")
 
 
+async def _is_member(scope: Scope, project_id: UUID) -> bool:
+    return scope.user_id is not None and await ProjectMember.exists(
+        tenant_id=scope.tenant_id, project_id=project_id, user_id=scope.user_id)
+
+
 async def _load(scope: Scope, project_id: UUID, *, lock: bool = False
                 ) -> tuple[Project, Access]:
     """The project if the scope sees it (locked for update on PostgreSQL), else NotFound."""
@@ -198,7 +203,7 @@ async def _load(scope: Scope, project_id: UUID, *, lock: bool = False
     project = await query.first()
     if project is None:
         raise NotFound(NO_PROJECT, field="projectId")
-    member = scope.user_id is not None and scope.user_id in await _member_ids(scope, project.id)
+    member = await _is_member(scope, project.id)
     allowed = access(scope, owner_id=project.owner_id, visibility=project.visibility,
                      member=member)
     if not allowed.can_see:
@@ -526,8 +531,7 @@ async def join_project_by_link(scope: Scope, *, token: str) -> Project:
                                        visibility="tenant", archived_at=None).first()
         if project is None:
             raise invalid
-        if project.owner_id != scope.user_id and scope.user_id not in await _member_ids(
-                scope, project.id):
+        if project.owner_id != scope.user_id and not await _is_member(scope, project.id):
             await ProjectMember.bulk_create([ProjectMember(
                 tenant_id=scope.tenant_id, project_id=project.id, user_id=scope.user_id,
                 created_at=clock.now())], ignore_conflicts=True)

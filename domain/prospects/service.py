@@ -260,7 +260,8 @@ async def _refresh_search_text(prospect: Prospect) -> None:
                                              *[str(n) for n in notes])
 
 
-async def _check_owner(scope: Scope, owner_id: UUID | None) -> None:
+async def check_owner(scope: Scope, owner_id: UUID | None) -> None:
+    """NotFound on ownerId unless the owner (when given) is a member of the tenant."""
     if owner_id is not None and not await tenancy.users_by_ids(scope, [owner_id]):
         raise NotFound("No such member.", field="ownerId")
 
@@ -277,7 +278,7 @@ async def save_prospect(scope: Scope, data: ProspectData, *,
                           code="REQUIRED")
     async with db.tenant_tx(scope):
         custom = await _checked_custom_fields(scope, data.custom_fields)
-        await _check_owner(scope, data.owner_id)
+        await check_owner(scope, data.owner_id)
         now = clock.now()
         existing = await _find_match(scope, checked)
         if existing is not None:
@@ -345,7 +346,7 @@ async def update_prospect(scope: Scope, *, prospect_id: UUID, data: ProspectData
                                       **await _checked_custom_fields(scope, data.custom_fields)}
         previous_owner = prospect.owner_id
         if data.owner_id is not None and data.owner_id != prospect.owner_id:
-            await _check_owner(scope, data.owner_id)
+            await check_owner(scope, data.owner_id)
             prospect.owner_id = data.owner_id
         if replace_tags:
             await ProspectTag.filter(tenant_id=scope.tenant_id, prospect_id=prospect.id).delete()

@@ -12,6 +12,7 @@ import pytest
 
 from api.relay import to_global_id
 from domain.core import db
+from domain.pipeline import jobs
 from domain.prospects import projects, service
 from domain.prospects.models import Prospect
 from domain.prospects.rules import ProspectData
@@ -202,6 +203,10 @@ async def test_another_tenants_prospects_and_ids_match_nothing(gql, world, other
     project, _ = await projects.create_project(await other_world.scope("recruiter"), name="P")
     their_project = to_global_id("Project", project.id)
     assert (await search(gql, token, filter={"projectIds": [their_project]}))["edges"] == []
+    their_job = await jobs.create_job(await other_world.scope("recruiter"),
+                                      data=jobs.JobData(title="Theirs"))
+    assert (await search(gql, token, filter={"jobIds": [to_global_id("Job", their_job.id)]})
+            )["edges"] == []
     # malformed ids and ids of another type match nothing too (they never widen a filter)
     for odd in ("garbage", mine["Ada"]):
         assert (await search(gql, token, filter={"ownerIds": [odd]}))["edges"] == []
@@ -360,6 +365,23 @@ async def test_bulk_actions_refuse_other_tenants_ids(gql, world, other_world, qu
         token=token))["data"]["bulkAddProspectsToProject"]
     assert added["errors"] == [{"field": ["input", "projectId"], "code": "NOT_FOUND",
                                 "message": "No such project."}]
+
+    # their prospects among mine: refused whole, nothing changed on either side
+    mine_project, _ = await projects.create_project(await world.scope("recruiter"), name="Mine")
+    sourcer = to_global_id("User", world.members["sourcer"].user_id)
+    foreign = {"field": ["input", "prospectIds", "1"], "code": "NOT_FOUND",
+               "message": "No such prospect."}
+    moved = (await gql(BULK_OWNER, {"input": {"ownerId": sourcer, "prospectIds": [
+        ids["Ada"], theirs["Ada"]]}}, token=token))["data"]["bulkChangeProspectOwner"]
+    assert moved["errors"] == [foreign]
+    assert (await search(gql, token, filter={"ownerIds": [sourcer]}))["edges"] == []
+    added = (await gql(BULK_PROJECT, {"input": {
+        "projectId": to_global_id("Project", mine_project.id),
+        "prospectIds": [ids["Ada"], theirs["Ada"]]}}, token=token))["data"][
+        "bulkAddProspectsToProject"]
+    assert added["errors"] == [foreign]
+    assert (await search(gql, token, filter={"projectIds": [
+        to_global_id("Project", mine_project.id)]}))["edges"] == []
 
 
 async def test_bulk_change_owner_and_add_to_project(gql, world, queue):
