@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
+from typing import NamedTuple
 
 from graphql import (
     ASTValidationRule,
@@ -23,12 +24,20 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from api.flat_executor import Plan
 from api.limits import Limits, check_limits
 
 
+class Parsed(NamedTuple):
+    document: DocumentNode
+    errors: list[GraphQLError]
+    # operation name -> its plan on the flat path (api.flat_executor), None when not flat
+    flat_plans: dict[str | None, Plan | None]
+
+
 class Documents:
-    """A bounded LRU of query text -> (document, validation errors): unique query texts from
-    the public cannot grow memory without limit."""
+    """A bounded LRU of query text -> Parsed (document, validation errors, flat plans): unique
+    query texts from the public cannot grow memory without limit."""
 
     def __init__(self, rules: Sequence[type[ASTValidationRule]], limits: Limits,
                  max_tokens: int, maxsize: int = 512) -> None:
@@ -36,9 +45,9 @@ class Documents:
         self.limits = limits
         self.max_tokens = max_tokens
         self.maxsize = maxsize
-        self._entries: OrderedDict[str, tuple[DocumentNode, list[GraphQLError]]] = OrderedDict()
+        self._entries: OrderedDict[str, Parsed] = OrderedDict()
 
-    def get(self, schema: GraphQLSchema, query: str) -> tuple[DocumentNode, list[GraphQLError]]:
+    def get(self, schema: GraphQLSchema, query: str) -> Parsed:
         entry = self._entries.get(query)
         if entry is not None:
             self._entries.move_to_end(query)
@@ -48,7 +57,7 @@ class Documents:
         # rules, some of which are slow on adversarial documents.
         errors = check_limits(document, self.limits) or validate_document(schema, document,
                                                                            self.rules)
-        entry = (document, errors)
+        entry = Parsed(document, errors, {})
         self._entries[query] = entry
         if len(self._entries) > self.maxsize:
             self._entries.popitem(last=False)
@@ -64,8 +73,8 @@ class DocumentCache(SchemaExtension):
         context = self.execution_context
         context.parse_options["max_tokens"] = self._documents.max_tokens
         try:
-            document, self._errors = self._documents.get(context.schema._schema,
-                                                         context.query or "")
+            document, self._errors, _ = self._documents.get(context.schema._schema,
+                                                            context.query or "")
             context.graphql_document = document
         except GraphQLError:
             pass  # strawberry parses again and reports it as a pre-execution error

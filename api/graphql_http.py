@@ -8,29 +8,32 @@ and media type rule of the spec is visible here, and the hot path stays short.
 from __future__ import annotations
 
 import logging
+import os
 import re
-import secrets
 import time
 from inspect import isawaitable
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import strawberry
 from graphql import ExecutionResult, GraphQLError, OperationDefinitionNode, execute, get_operation_ast
 from graphql import OperationType as GraphQLOperationType
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
+from starlette.types import Receive, Send
+from starlette.types import Scope as AsgiScope
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from api import logs
 from api.context import Context
 from api.document_cache import Documents
 from api.errors import format_error
-from api.flat_executor import FlatExecutor
+from api.flat_executor import FlatExecutor, plan_operation, run_operation
 from api.limits import Limits
 from domain.core.errors import AccessError, Unauthenticated
 from domain.core.scope import Scope
-from domain.tenancy.sessions import scope_from_bearer
+from domain.tenancy.sessions import cached_scope, scope_from_bearer
 
 log = logging.getLogger("talentgraph.http")
 
@@ -120,41 +123,82 @@ def _json_param(raw: str | None, name: str) -> Any:
         raise RequestError(400, f"'{name}' is not valid JSON.") from exc
 
 
-async def _read_params(request: Request, max_body: int) -> dict[str, Any]:
-    if request.method == "GET":
-        q = request.query_params
+class _Incoming(NamedTuple):
+    """What the endpoint reads of a request: its method, query string, the few headers it
+    looks at (first value of each; ASGI servers lowercase the names) and the body stream."""
+
+    method: str
+    query_string: bytes
+    headers: dict[bytes, str]
+    receive: Receive
+
+    @staticmethod
+    def of(scope: AsgiScope, receive: Receive) -> _Incoming:
+        headers: dict[bytes, str] = {}
+        for name, value in scope["headers"]:
+            if name in _READ_HEADERS and name not in headers:
+                headers[name] = value.decode("latin-1")
+        return _Incoming(scope["method"], scope.get("query_string", b""), headers, receive)
+
+
+_READ_HEADERS = frozenset({b"accept", b"authorization", b"content-type", b"content-length",
+                           b"x-request-id"})
+
+
+async def _read_body(receive: Receive, max_body: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise RequestError(400, "The client went away before sending the whole body.")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > max_body:
+            raise RequestError(413, f"The request body is over {max_body} bytes.")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def _read_params(incoming: _Incoming, max_body: int) -> dict[str, Any]:
+    if incoming.method == "GET":
+        q = QueryParams(incoming.query_string)
         return {"query": q.get("query"), "variables": _json_param(q.get("variables"), "variables"),
                 "operationName": q.get("operationName"),
                 "extensions": _json_param(q.get("extensions"), "extensions")}
-    media, charset = _content_type(request.headers.get("content-type", ""))
+    media, charset = _content_type(incoming.headers.get(b"content-type", ""))
     # The spec allows only UTF-8 bodies; another declared charset would be misread, so refuse it.
     if media != JSON or charset not in ("utf-8", "utf8"):
         raise RequestError(415, "Send the request as application/json in UTF-8.")
-    declared = request.headers.get("content-length")
+    declared = incoming.headers.get(b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_body:
         raise RequestError(413, f"The request body is over {max_body} bytes.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_body:
-            raise RequestError(413, f"The request body is over {max_body} bytes.")
     try:
-        return orjson.loads(bytes(body))
+        return orjson.loads(await _read_body(incoming.receive, max_body))
     except orjson.JSONDecodeError as exc:
         raise RequestError(400, "The request body is not valid JSON.") from exc
 
 
-async def _authenticate(request: Request) -> tuple[Scope | None, AccessError | None]:
-    header = request.headers.get("authorization")
+async def _authenticate(incoming: _Incoming) -> tuple[Scope | None, AccessError | None]:
+    header = incoming.headers.get(b"authorization")
     if not header:
         return None, None
     kind, _, credential = header.partition(" ")
     if kind.lower() != "bearer" or not credential.strip():
         return None, Unauthenticated("Use 'Authorization: Bearer <token>'.")
+    credential = credential.strip()
     try:
-        return await scope_from_bearer(credential.strip()), None
+        return cached_scope(credential) or await scope_from_bearer(credential), None
     except AccessError as exc:
         return None, exc
+
+
+class _Answer(NamedTuple):
+    status: int
+    body: bytes
+    media_type: str
+    headers: dict[str, str] | None = None
 
 
 def _request_error_status(media_type: str) -> int:
@@ -184,56 +228,71 @@ class GraphQLEndpoint:
         self.max_body = max_body
         self.graphiql_html = graphiql_html
 
+    async def asgi(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        """The endpoint as a plain ASGI app, served in front of the router (api.app)."""
+        answer, rid = await self._answer(_Incoming.of(scope, receive))
+        headers = [(b"content-type", answer.media_type.encode()),
+                   (b"content-length", str(len(answer.body)).encode()),
+                   (b"x-request-id", rid.encode())]
+        for name, value in (answer.headers or {}).items():
+            headers.append((name.encode("latin-1"), value.encode("latin-1")))
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.body})
+
     async def endpoint(self, request: Request) -> Response:
-        rid = request.headers.get("x-request-id", "")
+        """The endpoint as a Starlette route."""
+        answer, rid = await self._answer(_Incoming.of(request.scope, request.receive))
+        return Response(answer.body, status_code=answer.status, media_type=answer.media_type,
+                        headers={**(answer.headers or {}), "x-request-id": rid})
+
+    async def _answer(self, incoming: _Incoming) -> tuple[_Answer, str]:
+        rid = incoming.headers.get(b"x-request-id", "")
         if not _REQUEST_ID.fullmatch(rid):
-            rid = secrets.token_hex(16)
+            rid = os.urandom(16).hex()
         logs.request_id.set(rid)
         started = time.perf_counter()
         try:
-            response = await self._handle(request, rid)
+            answer = await self._handle(incoming, rid)
         except Exception:
             # Resolver errors are masked in format_error; this is for failures around them
             # (e.g. the database gone while checking the token): a JSON 500 with the id to quote,
             # not Starlette's plain-text page.
             log.exception("unexpected error in the GraphQL endpoint")
-            response = Response(orjson.dumps({"errors": [{
+            answer = _Answer(500, orjson.dumps({"errors": [{
                 "message": "Internal server error.",
-                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": rid}}]}),
-                status_code=500, media_type=JSON)
-        response.headers["x-request-id"] = rid
+                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": rid}}]}), JSON)
         duration_ms = (time.perf_counter() - started) * 1000
         # Every request at DEBUG; at INFO only failures and slow ones, so that the log line is
         # not a large share of a fast request's cost.
-        level = logging.INFO if response.status_code >= 400 or duration_ms > SLOW_MS \
+        level = logging.INFO if answer.status >= 400 or duration_ms > SLOW_MS \
             else logging.DEBUG
         if log.isEnabledFor(level):
             log.log(level, "graphql request", extra={
-                "status": response.status_code, "duration_ms": round(duration_ms, 2)})
-        return response
+                "status": answer.status, "duration_ms": round(duration_ms, 2)})
+        return answer, rid
 
-    async def _handle(self, request: Request, rid: str) -> Response:
-        if request.method not in ("GET", "POST"):
+    async def _handle(self, incoming: _Incoming, rid: str) -> _Answer:
+        if incoming.method not in ("GET", "POST"):
             return self._problem(405, "Use GET or POST.", JSON, {"allow": "GET, POST"})
-        accept = request.headers.get("accept")
-        if (request.method == "GET" and self.graphiql_html and "text/html" in (accept or "")
-                and "query" not in request.query_params):
-            return HTMLResponse(self.graphiql_html)
+        accept = incoming.headers.get(b"accept")
+        if (incoming.method == "GET" and self.graphiql_html and "text/html" in (accept or "")
+                and "query" not in QueryParams(incoming.query_string)):
+            return _Answer(200, self.graphiql_html.encode(), "text/html; charset=utf-8")
         media_type = _accepted_media_type(accept)
         if media_type is None:
             return self._problem(406, f"Accept {GRAPHQL_RESPONSE} or {JSON}.", JSON)
         try:
             query, variables, operation_name, _extensions = _check_params(
-                await _read_params(request, self.max_body))
+                await _read_params(incoming, self.max_body))
         except RequestError as exc:
             return self._problem(exc.status, exc.message, media_type, exc.headers)
         logs.operation.set(operation_name)
-        scope, auth_error = await _authenticate(request)
-        logs.tenant_id.set(str(scope.tenant_id) if scope else None)
+        scope, auth_error = await _authenticate(incoming)
+        logs.tenant_id.set(scope.tenant_id if scope else None)
         context = Context(request_id=rid, scope=scope, auth_error=auth_error,
                           production=self.production)
         try:
-            document, errors = self.documents.get(self.graphql_schema, query)
+            document, errors, flat_plans = self.documents.get(self.graphql_schema, query)
         except GraphQLError as exc:  # syntax, or over the token limit
             return self._result(ExecutionResult(data=None, errors=[exc]), rid, media_type, False)
         if errors:
@@ -248,9 +307,15 @@ class GraphQLEndpoint:
         if operation.operation is GraphQLOperationType.SUBSCRIPTION:
             return self._problem(_request_error_status(media_type),
                                  "Subscriptions are not served over HTTP.", media_type)
-        if operation.operation is GraphQLOperationType.MUTATION and request.method == "GET":
+        if operation.operation is GraphQLOperationType.MUTATION and incoming.method == "GET":
             return self._problem(405, "Only queries may be sent with GET; use POST.",
                                  media_type, {"allow": "POST"})
+        if operation_name not in flat_plans:
+            flat_plans[operation_name] = plan_operation(self.graphql_schema, document, operation)
+        plan = flat_plans[operation_name]
+        data = None if plan is None else run_operation(plan, context)
+        if data is not None:
+            return _Answer(200, orjson.dumps({"data": data}), media_type)
         # graphql-core directly: the document is parsed, validated and limit-checked already,
         # so strawberry's per-request wrapper around the same call would be pure overhead.
         outcome = execute(self.graphql_schema, document, variable_values=variables,
@@ -261,7 +326,7 @@ class GraphQLEndpoint:
         return self._result(result, rid, media_type, _executed(result))
 
     def _result(self, result: ExecutionResult, rid: str, media_type: str,
-                executed: bool) -> Response:
+                executed: bool) -> _Answer:
         body: dict[str, Any] = {}
         if result.errors:
             body["errors"] = [format_error(e, request_id=rid, production=self.production)
@@ -271,9 +336,9 @@ class GraphQLEndpoint:
             body["data"] = result.data
         else:
             status = _request_error_status(media_type)
-        return Response(orjson.dumps(body), status_code=status, media_type=media_type)
+        return _Answer(status, orjson.dumps(body), media_type)
 
     def _problem(self, status: int, message: str, media_type: str,
-                 headers: dict[str, str] | None = None) -> Response:
-        return Response(orjson.dumps({"errors": [{"message": message}]}), status_code=status,
-                        media_type=media_type, headers=headers)
+                 headers: dict[str, str] | None = None) -> _Answer:
+        return _Answer(status, orjson.dumps({"errors": [{"message": message}]}), media_type,
+                       headers)

@@ -9,11 +9,13 @@ import contextvars
 import logging
 import sys
 from typing import Any
+from uuid import UUID
 
 import orjson
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
-tenant_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("tenant_id", default=None)
+# A UUID (orjson writes it as its string): the request path sets it without formatting it.
+tenant_id: contextvars.ContextVar[UUID | None] = contextvars.ContextVar("tenant_id", default=None)
 operation: contextvars.ContextVar[str | None] = contextvars.ContextVar("operation", default=None)
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}

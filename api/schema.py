@@ -15,7 +15,7 @@ from strawberry.types.field import StrawberryField
 
 from api.context import context_of
 from api.document_cache import Documents, document_cache
-from api.flat_executor import PLAIN_READ
+from api.flat_executor import CONTEXT_READ, PLAIN_READ
 from api.limits import Limits
 from api.mailboxes import loaders as mailbox_loaders
 from api.mailboxes.mutations import MailboxMutation
@@ -164,7 +164,20 @@ def _method_caller(schema: Schema, field: StrawberryField) -> Callable[..., Any]
     def resolve_with_info(source: Any, info: Any, **arguments: Any) -> Any:
         return method(source, **{info_name: info_class(_raw_info=info, _field=field)})
 
-    # Without an Info, a method that needs one fails or hands back an awaitable, and the flat
-    # executor then leaves the object to the normal path (User.name needs it only to load).
-    setattr(resolve_with_info, PLAIN_READ, lambda source: method(source, **{info_name: None}))
+    def read_with_context(source: Any, context: Any) -> Any:
+        raw: Any = _ContextOnly(context)
+        return method(source, **{info_name: info_class(_raw_info=raw, _field=field)})
+
+    setattr(resolve_with_info, CONTEXT_READ, read_with_context)
     return resolve_with_info
+
+
+class _ContextOnly:
+    """The resolve info of the flat path: the request's context and nothing else, so a
+    resolver that wants more (a path, the selection) fails there and is left to graphql-core.
+    A resolver that needs to load hands back an awaitable, which is left there too."""
+
+    __slots__ = ("context",)
+
+    def __init__(self, context: Any) -> None:
+        self.context = context

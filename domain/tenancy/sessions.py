@@ -198,6 +198,15 @@ async def _lookup(claims: dict[str, Any]) -> tuple[float, int, Scope | None]:
     return time.monotonic() + AUTH_CACHE_SECONDS, int(claims["exp"]), scope
 
 
+def cached_scope(token: str) -> Scope | None:
+    """The scope of an access token checked within the last AUTH_CACHE_SECONDS, without a
+    coroutine (the common case on the request path); None when scope_from_bearer must look."""
+    hit = _scopes.get(token)
+    if hit is None or hit[0] <= time.monotonic() or hit[1] <= clock.now().timestamp():
+        return None
+    return hit[2]
+
+
 async def scope_from_access_token(token: str) -> Scope:
     hit = _scopes.get(token)
     if hit is None or hit[0] <= time.monotonic() or hit[1] <= clock.now().timestamp():

@@ -13,10 +13,12 @@ import strawberry
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from api import graphql_http
 from api.app import create_app
 from api.document_cache import Documents
 from api.graphql_http import GraphQLEndpoint
 from api.limits import Limits
+from api.relay import to_global_id
 from domain.core import config
 from tests.conftest import make_settings
 
@@ -42,6 +44,26 @@ async def test_post_json_happy_path(client, world):
     assert response.status_code == 200
     assert _media(response) == JSON
     assert response.json() == {"data": {"viewer": {"role": "ADMIN"}}}
+
+
+async def test_a_flat_query_skips_graphql_core_and_answers_the_same(client, world, monkeypatch):
+    """The viewer's own fields are plain reads: answered without graphql-core's executor; a
+    query that is not flat (or not signed in) still gets graphql-core's full answer."""
+    auth = {"authorization": f"Bearer {world.admin.token}"}
+    executed: list[object] = []
+    real_execute = graphql_http.execute
+    monkeypatch.setattr(graphql_http, "execute",
+                        lambda *a, **k: executed.append(a) or real_execute(*a, **k))
+    flat = await _post(client, {"query": "{ viewer { role user { id } } }"}, **auth)
+    assert flat.json() == {"data": {"viewer": {"role": "ADMIN", "user": {
+        "id": to_global_id("User", world.admin.user_id)}}}}
+    assert executed == []
+    loads = await _post(client, {"query": "{ viewer { user { email } } }"}, **auth)
+    assert loads.json() == {"data": {"viewer": {"user": {"email": world.admin.email}}}}
+    assert len(executed) == 1  # the user's row is loaded: graphql-core awaits it
+    anonymous = await _post(client, {"query": "{ viewer { role } }"})
+    assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert len(executed) == 2
 
 
 async def test_typename_needs_no_token(client):

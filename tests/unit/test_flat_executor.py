@@ -1,4 +1,5 @@
-"""The flat executor answers exactly as graphql-core's own executor does, errors included."""
+"""The flat paths answer exactly as graphql-core's own executor does, errors included: per
+object (FlatExecutor) and for a whole operation (plan_operation/run_operation)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from typing import Any
 
 import pytest
 import strawberry
-from graphql import ExecutionResult, execute, parse
+from graphql import ExecutionResult, OperationDefinitionNode, execute, get_operation_ast, parse
 from graphql.execution.executor import Executor
 
-from api.flat_executor import FlatExecutor
+from api.flat_executor import FlatExecutor, plan_operation, run_operation
 from api.schema import _resolve_simple_fields_directly
 
 
@@ -75,13 +76,40 @@ class Query:
     def good_cards(self) -> list[Card]:
         return [c for c in _cards() if c.broken is not None and c.title != "boom"]
 
+    @strawberry.field
+    def grid(self) -> list[list[int | None]]:
+        return [[1, None], [], [3]]
 
-SCHEMA = strawberry.Schema(query=Query)
+    @strawberry.field(description="Reads the request's context, as the viewer does.")
+    def caller(self, info: strawberry.Info) -> str:
+        return str(info.context["who"])
+
+    @strawberry.field(description="Wants more of the resolve info than the context.")
+    def where(self, info: strawberry.Info) -> str:
+        return info.field_name
+
+    @strawberry.field
+    def first_owner(self) -> Owner:
+        return Owner(name="Ann", row_name="ann-row")
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.field
+    def touch(self) -> str:
+        return "touched"
+
+
+SCHEMA = strawberry.Schema(query=Query, mutation=Mutation)
 _resolve_simple_fields_directly(SCHEMA)
 
 
+CONTEXT = {"who": "ada"}
+
+
 async def _run(query: str, executor: Any) -> ExecutionResult:
-    outcome = execute(SCHEMA._schema, parse(query), executor_class=executor)
+    outcome = execute(SCHEMA._schema, parse(query), executor_class=executor,
+                      context_value=CONTEXT)
     return await outcome if isinstance(outcome, Awaitable) else outcome
 
 
@@ -121,3 +149,36 @@ async def test_only_objects_that_are_not_flat_take_the_normal_path(
     assert completed == []  # every card (and owner) built by the fast path
     await _run("{ cards { title shout } }", FlatExecutor)
     assert completed == ["Card"]  # only the card whose resolver raised
+
+
+def _whole(query: str) -> dict[str, Any] | None:
+    document = parse(query)
+    operation = get_operation_ast(document)
+    assert isinstance(operation, OperationDefinitionNode)
+    plan = plan_operation(SCHEMA._schema, document, operation)
+    return None if plan is None else run_operation(plan, CONTEXT)
+
+
+@pytest.mark.parametrize("query", [
+    "{ goodCards { title colour due shout __typename owner { name label } } }",
+    "{ a: caller b: caller __typename firstOwner { name label } }",
+    "{ grid }",
+    "{ goodCards { ...F } } fragment F on Card { title owner { ... on Owner { name } } }",
+    "query Named { caller firstOwner { name @skip(if: true) label @include(if: true) } }",
+])
+async def test_a_whole_flat_query_is_answered_without_graphql_core(query: str) -> None:
+    normal = await _run(query, None)
+    assert normal.errors is None
+    assert _whole(query) == normal.data
+
+
+@pytest.mark.parametrize("query", [
+    "{ cards { title broken } }",   # a null in a non-null field: graphql-core's error
+    "{ cards { title shout } }",    # a resolver that raises
+    "{ cards { owner { lazy } } }",  # an awaitable
+    "{ caller where }",             # a resolver that wants more than the context
+    "query Q($skip: Boolean!) { caller @skip(if: $skip) }",  # variables: no plan
+    "mutation { touch }",           # only queries
+])
+async def test_anything_else_is_left_to_graphql_core(query: str) -> None:
+    assert _whole(query) is None
