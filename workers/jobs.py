@@ -31,6 +31,12 @@ async def dispatch_event(ctx: dict[str, Any], tenant_id: str, event_id: str) -> 
         raise Retry(defer=RETRY_BASE_SECONDS * 2 ** (job_try - 1)) from exc
 
 
+async def dispatch_events(ctx: dict[str, Any], tenant_id: str, event_ids: list[str]) -> int:
+    """Several events in one transaction (the in-process queue gathers them); a failure is
+    the caller's to split into single dispatches, each retried on its own."""
+    return await events.dispatch_events(tenant_id=tenant_id, event_ids=event_ids)
+
+
 async def sweep_outbox(ctx: dict[str, Any]) -> int:
     return await events.redispatch_pending()
 
@@ -63,7 +69,7 @@ async def sweep_sla_breaches(ctx: dict[str, Any]) -> int:
     return await slas.sweep_sla_breaches()
 
 
-FUNCTIONS = [dispatch_event, sweep_outbox, run_prospect_import, sweep_prospect_imports,
+FUNCTIONS = [dispatch_event, dispatch_events, sweep_outbox, run_prospect_import, sweep_prospect_imports,
              refresh_mailbox_tokens, sweep_sla_breaches]
 # (function, seconds between runs) for the periodic ones
 PERIODIC = [(sweep_outbox, 60), (sweep_prospect_imports, 60), (refresh_mailbox_tokens, 300),

@@ -13,7 +13,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
+import asyncpg
 from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
@@ -40,10 +42,41 @@ class _TxState:
 
 
 _tx: ContextVar[_TxState | None] = ContextVar("talentgraph_tx", default=None)
+# The tenant settings of the transaction being opened, for _TenantConnection to send with BEGIN.
+_begin_with: ContextVar[str | None] = ContextVar("talentgraph_begin_with", default=None)
+
+
+class _TenantConnection(asyncpg.Connection):
+    """Sends a transaction's tenant settings in the same simple query as its BEGIN: one round
+    trip instead of two for every transaction. asyncpg's own transaction bookkeeping is
+    untouched (it sends exactly "BEGIN;" for a top-level default transaction)."""
+
+    async def execute(self, query: str, *args: Any, timeout: float | None = None  # noqa: ASYNC109 (asyncpg's signature)
+                      ) -> str:
+        if query == "BEGIN;" and not args:
+            settings = _begin_with.get()
+            if settings is not None:
+                query = f"BEGIN; {settings}"
+        return await super().execute(query, *args, timeout=timeout)
+
+
+def _tenant_settings(tenant_id: str | None, cross_tenant: bool) -> str:
+    # Literals, not parameters (a simple query takes none): a UUID's text and a fixed word.
+    tenant = str(UUID(tenant_id)) if tenant_id else ""
+    flag = "on" if cross_tenant else "off"
+    return (f"SELECT set_config('app.tenant_id', '{tenant}', true), "
+            f"set_config('app.cross_tenant', '{flag}', true);")
 
 
 def dialect() -> str:
     return _dialect
+
+
+async def _release_as_is(connection: Any) -> None:
+    """asyncpg resets a pooled connection on release with RESET ALL, UNLISTEN *, CLOSE ALL and
+    an advisory unlock: a round trip per transaction, for state this app never leaves behind
+    (set_config and SET are transaction-local here, advisory locks transaction-level, no
+    LISTEN, no held cursors). asyncpg still rolls back a transaction left open first."""
 
 
 def tortoise_config(settings: Settings, *, app_role: bool = True) -> dict[str, Any]:
@@ -66,6 +99,8 @@ def tortoise_config(settings: Settings, *, app_role: bool = True) -> dict[str, A
             "database": parts.path.lstrip("/"),
             "minsize": 1,
             "maxsize": 10,
+            "reset": _release_as_is,
+            "connection_class": _TenantConnection,
         }
         if app_role and settings.database_app_role:
             # The app runs as a role that owns nothing and cannot bypass RLS.
@@ -106,15 +141,17 @@ async def _transaction(tenant_id: str | None, cross_tenant: bool) -> AsyncIterat
         return
     state = _TxState(tenant_id=tenant_id)
     token = _tx.set(state)
+    begin = _begin_with.set(_tenant_settings(tenant_id, cross_tenant)) \
+        if _dialect == "postgres" else None
     try:
         async with in_transaction() as conn:
-            if _dialect == "postgres":
-                await conn.execute_query(
-                    "SELECT set_config('app.tenant_id', $1, true), set_config('app.cross_tenant', $2, true)",
-                    [tenant_id or "", "on" if cross_tenant else "off"],
-                )
+            if begin is not None:  # sent with BEGIN; nothing later in the block may reuse it
+                _begin_with.reset(begin)
+                begin = None
             yield conn
     finally:
+        if begin is not None:
+            _begin_with.reset(begin)
         _tx.reset(token)
     for callback in state.after_commit:
         await callback()

@@ -9,7 +9,7 @@ commit together. A sweep re-enqueues events left pending by a crash.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -76,19 +76,49 @@ async def publish(name: str, payload: dict[str, Any], *, scope: Scope | None = N
 
 async def dispatch_event(*, tenant_id: str, event_id: str) -> bool:
     """Run the durable handlers of one event; False when it was already dispatched."""
+    return await dispatch_events(tenant_id=tenant_id, event_ids=[event_id]) == 1
+
+
+async def dispatch_events(*, tenant_id: str, event_ids: Sequence[str]) -> int:
+    """Run the durable handlers of several events of one tenant in one transaction, in the
+    order they were published; returns how many were still pending. A failing handler rolls
+    back the whole batch (the caller then dispatches the events one by one)."""
     async with db.system_tenant_tx(tenant_id):
-        query = OutboxEvent.filter(id=event_id, tenant_id=tenant_id, dispatched_at=None)
-        if db.dialect() == "postgres":
-            query = query.select_for_update(skip_locked=True)
-        event = await query.first()
-        if event is None:
-            return False
-        for handler in _handlers.get(event.name, []) + _handlers.get(ANY, []):
-            await handler(event)
-        event.dispatched_at = clock.now()
-        event.attempts += 1
-        await event.save(update_fields=["dispatched_at", "attempts"])
-        return True
+        claimed = await _claim(tenant_id, event_ids)
+        for event in claimed:
+            for handler in _handlers.get(event.name, []) + _handlers.get(ANY, []):
+                await handler(event)
+        return len(claimed)
+
+
+# Marks pending events dispatched and returns them, in one statement. Rows another dispatch
+# holds are skipped (it runs their handlers), so concurrent dispatches neither wait nor
+# deadlock.
+_CLAIM = """WITH picked AS (
+    SELECT id FROM outbox_events
+    WHERE id = ANY($1::uuid[]) AND tenant_id = $2 AND dispatched_at IS NULL
+    ORDER BY id FOR UPDATE SKIP LOCKED)
+UPDATE outbox_events o SET dispatched_at = $3, attempts = o.attempts + 1 FROM picked
+WHERE o.id = picked.id
+RETURNING o.id, o.tenant_id, o.name, o.payload, o.actor, o.created_at, o.dispatched_at,
+          o.attempts"""
+
+
+async def _claim(tenant_id: str, event_ids: Sequence[str]) -> list[OutboxEvent]:
+    """The pending events, oldest first, marked dispatched inside the handlers' transaction:
+    the marks and their writes commit together, or none do."""
+    now = clock.now()
+    ids = [UUID(str(event_id)) for event_id in event_ids]
+    if db.dialect() == "postgres":
+        rows = await OutboxEvent._meta.db.execute_query_dict(_CLAIM, [ids, UUID(tenant_id), now])
+        events = [OutboxEvent._init_from_db(**row) for row in rows]
+    else:  # one writer at a time: nothing to lock
+        events = await OutboxEvent.filter(id__in=ids, tenant_id=tenant_id, dispatched_at=None)
+        for event in events:
+            event.dispatched_at = now
+            event.attempts += 1
+            await event.save(update_fields=["dispatched_at", "attempts"])
+    return sorted(events, key=lambda event: (event.created_at, event.id))
 
 
 async def redispatch_pending(*, older_than_seconds: int = 60, limit: int = 500) -> int:

@@ -16,6 +16,7 @@ from tortoise.fields import CharField
 from domain.core import clock, db
 from domain.core.config import settings
 from domain.core.errors import DomainError, NotFound
+from domain.core.ids import uuid7
 from domain.core.pagination import Page, PageArgs, paginate
 from domain.core.scope import Scope
 from domain.events.service import publish
@@ -575,6 +576,24 @@ async def require_engagement(scope: Scope, *, prospect_id: UUID) -> EngagementCh
 
 # --- the activity feed, fed by events -------------------------------------------------------
 
+# record_activity on PostgreSQL: the prospects that exist get the activity (a redelivered
+# event's rows exist already: unique (tenant_id, event_id, prospect_id)) and a later
+# last_activity_at.
+_RECORD_ACTIVITY = """
+WITH present AS (
+    SELECT r.id, r.prospect_id FROM unnest($1::uuid[], $2::uuid[]) AS r (id, prospect_id)
+    JOIN prospects p ON p.tenant_id = $3 AND p.id = r.prospect_id
+), added AS (
+    INSERT INTO activities (id, tenant_id, prospect_id, kind, actor_user_id, occurred_at,
+                            payload, event_id)
+    SELECT id, $3, prospect_id, $4, $5, $6, $7::jsonb, $8 FROM present
+    ON CONFLICT DO NOTHING
+)
+UPDATE prospects SET last_activity_at = $6
+WHERE tenant_id = $3 AND id IN (SELECT prospect_id FROM present)
+  AND (last_activity_at IS NULL OR last_activity_at < $6)"""
+
+
 async def record_activity(event: Any) -> None:
     """Durable handler for every event with an "activity" section; idempotent per event."""
     section = (event.payload or {}).get("activity")
@@ -587,13 +606,20 @@ async def record_activity(event: Any) -> None:
     wanted = list(dict.fromkeys(UUID(raw) for raw in section.get("prospectIds", [])))
     if not wanted:
         return
+    payload = {k: v for k, v in section.items() if k not in ("kind", "prospectIds")}
+    if db.dialect() == "postgres":
+        # One statement: every event of the pipeline and the CRM lands here.
+        await Activity._meta.db.execute_query(_RECORD_ACTIVITY, [
+            [uuid7() for _ in wanted], wanted, event.tenant_id, section["kind"],
+            UUID(actor) if actor else None, when,
+            Activity._meta.fields_map["payload"].to_db_value(payload, Activity), event.id])
+        return
     # Three statements however many prospects the event names; a redelivered event's rows
     # already exist and are skipped by the unique (tenant_id, event_id, prospect_id).
     present = await Prospect.filter(tenant_id=event.tenant_id, id__in=wanted
                                     ).values_list("id", flat=True)
     if not present:
         return
-    payload = {k: v for k, v in section.items() if k not in ("kind", "prospectIds")}
     await Activity.bulk_create(
         [Activity(tenant_id=event.tenant_id, prospect_id=prospect_id, kind=section["kind"],
                   actor_user_id=actor, occurred_at=when, payload=payload, event_id=event.id)

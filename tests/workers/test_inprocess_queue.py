@@ -314,3 +314,71 @@ async def test_drain_waits_for_events_published_by_durable_handlers(world, event
     assert seen[1][1] == follow.id
     assert follow.dispatched_at is not None
     assert (await load(event.id, world.tenant.id)).dispatched_at is not None
+
+
+async def _publish_each(world: Any, name: str, count: int) -> list[UUID]:
+    scope = await world.scope()
+    ids = []
+    for _ in range(count):  # a transaction each, as separate requests would
+        async with db.tenant_tx(scope):
+            ids.append((await service.publish(name, {}, scope=scope)).id)
+    return ids
+
+
+async def test_events_published_close_together_are_dispatched_in_one_batch(
+        world, event_name, monkeypatch):
+    batches: list[list[str]] = []
+    real = service.dispatch_events
+
+    async def spy(*, tenant_id: str, event_ids: list[str]) -> int:
+        batches.append(list(event_ids))
+        return await real(tenant_id=tenant_id, event_ids=event_ids)
+
+    monkeypatch.setattr(service, "dispatch_events", spy)
+    handled: list[UUID] = []
+
+    async def handler(event: OutboxEvent) -> None:
+        handled.append(event.id)
+
+    service.subscribe(event_name, handler)
+    queue = InProcessQueue(retry_base_seconds=0.01, event_batch_seconds=0.05)
+    previous = jobs.install(queue)
+    try:
+        ids = await _publish_each(world, event_name, 3)
+        await queue.drain()
+    finally:
+        jobs.install(previous)
+    assert batches == [[str(i) for i in ids]]
+    assert handled == ids  # in publication order
+    for event_id in ids:
+        row = await load(event_id, world.tenant.id)
+        assert row.dispatched_at is not None and row.attempts == 1
+
+
+async def test_a_failing_event_does_not_hold_back_the_rest_of_its_batch(world, event_name):
+    handled: list[UUID] = []
+    failing: set[UUID] = set()
+
+    async def handler(event: OutboxEvent) -> None:
+        if event.id in failing:
+            raise ConnectionError("this one cannot be handled")
+        handled.append(event.id)
+
+    service.subscribe(event_name, handler)
+    queue = InProcessQueue(max_tries=2, retry_base_seconds=0.01, event_batch_seconds=0.05)
+    previous = jobs.install(queue)
+    try:
+        scope = await world.scope()
+        async with db.tenant_tx(scope):  # ids known before dispatch: publish in one go
+            events = [await service.publish(event_name, {}, scope=scope) for _ in range(3)]
+            failing.add(events[1].id)
+        await queue.drain()
+    finally:
+        jobs.install(previous)
+    # the batch rolled back as a whole (the first event's handling with it), then each event
+    # went on its own
+    assert set(handled) == {events[0].id, events[2].id}
+    assert (await load(events[1].id, world.tenant.id)).dispatched_at is None
+    for event in (events[0], events[2]):
+        row = await load(event.id, world.tenant.id)
+        assert row.dispatched_at is not None and row.attempts == 1
