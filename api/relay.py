@@ -12,7 +12,7 @@ import strawberry
 
 from api.errors import BadInput
 from domain.core.config import settings
-from domain.core.errors import DomainError
+from domain.core.errors import DomainError, NotFound
 from domain.core.pagination import Page, PageArgs, check_page_args
 
 
@@ -36,6 +36,16 @@ def expect_id(global_id: str, type_name: str) -> UUID | None:
     if decoded is None or decoded[0] != type_name:
         return None
     return decoded[1]
+
+
+def require_id(global_id: str | None, type_name: str, field: str | list[str],
+               message: str | None = None) -> UUID:
+    """The raw id of an input's global ID, or NotFound naming the field: a malformed ID or
+    another type's is as unknown as another tenant's (which the service then reports)."""
+    raw = expect_id(global_id, type_name) if global_id else None
+    if raw is None:
+        raise NotFound(message or f"No such {type_name}.", field=field)
+    return raw
 
 
 @strawberry.interface(description="An object with a globally unique, opaque ID.")

@@ -4,7 +4,6 @@ test send through the one send path."""
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 import strawberry
 
@@ -13,8 +12,7 @@ from api.errors import UserError, run_mutation
 from api.mailboxes import inputs
 from api.mailboxes.types import Mailbox, MailboxGrant, SentMessage
 from api.permissions import requires
-from api.relay import expect_id
-from domain.core.errors import NotFound
+from api.relay import require_id
 from domain.mailboxes import grants, sending, service
 from domain.mailboxes.errors import SendError
 
@@ -45,13 +43,6 @@ class SendTestEmailPayload:
     retry_after_seconds: float | None = strawberry.field(
         default=None, description="Set when the failure is temporary: try again after this.")
     errors: list[UserError]
-
-
-def _id(global_id: str | None, type_name: str, field: str | list[str]) -> UUID:
-    raw = expect_id(global_id, type_name) if global_id else None
-    if raw is None:
-        raise NotFound(f"No such {type_name}.", field=field)
-    return raw
 
 
 @strawberry.type
@@ -87,7 +78,7 @@ class MailboxMutation:
                              input: inputs.UpdateMailboxInput) -> MailboxPayload:
         async def act() -> dict[str, Any]:
             mailbox = await service.update_mailbox(
-                scope_of(info), mailbox_id=_id(input.mailbox_id, "Mailbox", "mailboxId"),
+                scope_of(info), mailbox_id=require_id(input.mailbox_id, "Mailbox", "mailboxId"),
                 daily_limit=input.daily_limit)
             return {"mailbox": Mailbox.of(mailbox)}
         return await run_mutation(MailboxPayload, act)
@@ -98,7 +89,7 @@ class MailboxMutation:
                                  input: inputs.MailboxIdInput) -> MailboxPayload:
         async def act() -> dict[str, Any]:
             mailbox = await service.disconnect_mailbox(
-                scope_of(info), mailbox_id=_id(input.mailbox_id, "Mailbox", "mailboxId"))
+                scope_of(info), mailbox_id=require_id(input.mailbox_id, "Mailbox", "mailboxId"))
             return {"mailbox": Mailbox.of(mailbox)}
         return await run_mutation(MailboxPayload, act)
 
@@ -109,8 +100,8 @@ class MailboxMutation:
                                        ) -> MailboxGrantPayload:
         async def act() -> dict[str, Any]:
             grant = await grants.grant_delegation(
-                scope_of(info), mailbox_id=_id(input.mailbox_id, "Mailbox", "mailboxId"),
-                grantee_id=_id(input.grantee_id, "User", "granteeId"))
+                scope_of(info), mailbox_id=require_id(input.mailbox_id, "Mailbox", "mailboxId"),
+                grantee_id=require_id(input.grantee_id, "User", "granteeId"))
             return {"grant": MailboxGrant.of(grant)}
         return await run_mutation(MailboxGrantPayload, act)
 
@@ -121,7 +112,7 @@ class MailboxMutation:
                                         ) -> MailboxGrantPayload:
         async def act() -> dict[str, Any]:
             grant = await grants.revoke_delegation(
-                scope_of(info), grant_id=_id(input.grant_id, "MailboxGrant", "grantId"))
+                scope_of(info), grant_id=require_id(input.grant_id, "MailboxGrant", "grantId"))
             return {"grant": MailboxGrant.of(grant)}
         return await run_mutation(MailboxGrantPayload, act)
 
@@ -134,8 +125,8 @@ class MailboxMutation:
         async def act() -> dict[str, Any]:
             choice = sending.SenderChoice(
                 mode=input.sender.mode.value,
-                mailbox_id=_id(input.sender.mailbox_id, "Mailbox", ["sender", "mailboxId"]),
-                hm_user_id=(_id(input.sender.hm_member_id, "User", ["sender", "hmMemberId"])
+                mailbox_id=require_id(input.sender.mailbox_id, "Mailbox", ["sender", "mailboxId"]),
+                hm_user_id=(require_id(input.sender.hm_member_id, "User", ["sender", "hmMemberId"])
                             if input.sender.hm_member_id else None))
             try:
                 result = await sending.send_test_email(scope_of(info), sender=choice, to=input.to)

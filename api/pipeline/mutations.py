@@ -12,8 +12,7 @@ from api.errors import UserError, run_mutation
 from api.permissions import requires
 from api.pipeline import inputs
 from api.pipeline.types import Application, ClosingReason, Job, JobStage, Scorecard, StageTemplate
-from api.relay import expect_id
-from domain.core.errors import NotFound
+from api.relay import require_id
 from domain.pipeline import applications, jobs, scorecards, service
 
 
@@ -60,17 +59,8 @@ class ScorecardPayload:
     errors: list[UserError]
 
 
-def ident(global_id: str | None, type_name: str, field: str | list[str]) -> UUID:
-    """The raw id, or NotFound naming the field: malformed, another type's or another
-    tenant's ids are all simply unknown."""
-    raw = expect_id(global_id, type_name) if global_id else None
-    if raw is None:
-        raise NotFound(f"No such {type_name}.", field=field)
-    return raw
-
-
 def _optional(global_id: str | None, type_name: str, field: str) -> UUID | None:
-    return None if global_id is None else ident(global_id, type_name, field)
+    return None if global_id is None else require_id(global_id, type_name, field)
 
 
 def _job_data(fields: inputs.JobFieldsInput) -> jobs.JobData:
@@ -112,7 +102,7 @@ class PipelineMutation:
     @strawberry.mutation(extensions=[requires("pipeline:write")])
     async def update_job(self, info: strawberry.Info, input: inputs.UpdateJobInput) -> JobPayload:
         async def act() -> dict[str, Any]:
-            job = await jobs.update_job(scope_of(info), job_id=ident(input.job_id, "Job", "jobId"),
+            job = await jobs.update_job(scope_of(info), job_id=require_id(input.job_id, "Job", "jobId"),
                                         data=_job_data(input.job))
             return {"job": Job.of(job)}
         return await run_mutation(JobPayload, _in_job(act))
@@ -123,7 +113,7 @@ class PipelineMutation:
                              input: inputs.SetJobStatusInput) -> JobPayload:
         async def act() -> dict[str, Any]:
             job = await jobs.set_job_status(scope_of(info),
-                                            job_id=ident(input.job_id, "Job", "jobId"),
+                                            job_id=require_id(input.job_id, "Job", "jobId"),
                                             status=input.status.value)
             return {"job": Job.of(job)}
         return await run_mutation(JobPayload, act)
@@ -143,7 +133,7 @@ class PipelineMutation:
     async def add_job_stage(self, info: strawberry.Info,
                             input: inputs.AddJobStageInput) -> JobStagePayload:
         async def act() -> dict[str, Any]:
-            job_id = ident(input.job_id, "Job", "jobId")
+            job_id = require_id(input.job_id, "Job", "jobId")
             stage = await jobs.add_job_stage(scope_of(info), job_id=job_id, name=input.name,
                                              kind=input.kind.value, position=input.position)
             return {"stage": JobStage.of(stage), "job": await _job(info, job_id)}
@@ -154,7 +144,7 @@ class PipelineMutation:
                                input: inputs.RenameJobStageInput) -> JobStagePayload:
         async def act() -> dict[str, Any]:
             stage = await jobs.rename_job_stage(
-                scope_of(info), stage_id=ident(input.stage_id, "JobStage", "stageId"),
+                scope_of(info), stage_id=require_id(input.stage_id, "JobStage", "stageId"),
                 name=input.name, kind=input.kind.value if input.kind else None)
             return {"stage": JobStage.of(stage), "job": await _job(info, stage.job_id)}
         return await run_mutation(JobStagePayload, act)
@@ -163,8 +153,8 @@ class PipelineMutation:
     async def reorder_job_stages(self, info: strawberry.Info,
                                  input: inputs.ReorderJobStagesInput) -> JobPayload:
         async def act() -> dict[str, Any]:
-            job_id = ident(input.job_id, "Job", "jobId")
-            ids = [ident(s, "JobStage", ["stageIds", str(i)])
+            job_id = require_id(input.job_id, "Job", "jobId")
+            ids = [require_id(s, "JobStage", ["stageIds", str(i)])
                    for i, s in enumerate(input.stage_ids)]
             await jobs.reorder_job_stages(scope_of(info), job_id=job_id, stage_ids=ids)
             return {"job": await _job(info, job_id)}
@@ -175,7 +165,7 @@ class PipelineMutation:
                                input: inputs.RemoveJobStageInput) -> JobStagePayload:
         async def act() -> dict[str, Any]:
             stage = await jobs.remove_job_stage(
-                scope_of(info), stage_id=ident(input.stage_id, "JobStage", "stageId"))
+                scope_of(info), stage_id=require_id(input.stage_id, "JobStage", "stageId"))
             return {"stage": JobStage.of(stage), "job": await _job(info, stage.job_id)}
         return await run_mutation(JobStagePayload, act)
 
@@ -185,8 +175,8 @@ class PipelineMutation:
                                  input: inputs.CreateApplicationInput) -> ApplicationPayload:
         async def act() -> dict[str, Any]:
             application = await applications.create_application(
-                scope_of(info), prospect_id=ident(input.prospect_id, "Prospect", "prospectId"),
-                job_id=ident(input.job_id, "Job", "jobId"),
+                scope_of(info), prospect_id=require_id(input.prospect_id, "Prospect", "prospectId"),
+                job_id=require_id(input.job_id, "Job", "jobId"),
                 stage_id=_optional(input.stage_id, "JobStage", "stageId"), source=input.source,
                 recruiter_id=_optional(input.recruiter_id, "User", "recruiterId"))
             return {"application": Application.of(application)}
@@ -198,8 +188,8 @@ class PipelineMutation:
         async def act() -> dict[str, Any]:
             result = await applications.move(
                 scope_of(info),
-                application_id=ident(input.application_id, "Application", "applicationId"),
-                stage_id=ident(input.stage_id, "JobStage", "stageId"),
+                application_id=require_id(input.application_id, "Application", "applicationId"),
+                stage_id=require_id(input.stage_id, "JobStage", "stageId"),
                 expected_version=input.expected_version)
             # The stage is at hand: the answer's `stage` needs no query of its own.
             context_of(info).loader(service.stages_by_ids).prime(result.stage.id, result.stage)
@@ -212,7 +202,7 @@ class PipelineMutation:
         async def act() -> dict[str, Any]:
             application = await applications.close_application(
                 scope_of(info),
-                application_id=ident(input.application_id, "Application", "applicationId"),
+                application_id=require_id(input.application_id, "Application", "applicationId"),
                 outcome=input.outcome.value, reason=input.reason, note=input.note,
                 expected_version=input.expected_version)
             return {"application": Application.of(application)}
@@ -224,7 +214,7 @@ class PipelineMutation:
         async def act() -> dict[str, Any]:
             application = await applications.reopen_application(
                 scope_of(info),
-                application_id=ident(input.application_id, "Application", "applicationId"),
+                application_id=require_id(input.application_id, "Application", "applicationId"),
                 stage_id=_optional(input.stage_id, "JobStage", "stageId"),
                 confirm_hired=input.confirm_hired, expected_version=input.expected_version)
             return {"application": Application.of(application)}
@@ -247,7 +237,7 @@ class PipelineMutation:
                                     ) -> ClosingReasonPayload:
         async def act() -> dict[str, Any]:
             reason = await applications.update_closing_reason(
-                scope_of(info), reason_id=ident(input.reason_id, "ClosingReason", "reasonId"),
+                scope_of(info), reason_id=require_id(input.reason_id, "ClosingReason", "reasonId"),
                 label=input.label, requires_note=input.requires_note, archived=input.archived)
             return {"reason": ClosingReason.of(reason)}
         return await run_mutation(ClosingReasonPayload, act)
@@ -259,8 +249,8 @@ class PipelineMutation:
         async def act() -> dict[str, Any]:
             rows = await scorecards.request_scorecards(
                 scope_of(info),
-                application_id=ident(input.application_id, "Application", "applicationId"),
-                interviewer_ids=[ident(u, "User", ["interviewerIds", str(i)])
+                application_id=require_id(input.application_id, "Application", "applicationId"),
+                interviewer_ids=[require_id(u, "User", ["interviewerIds", str(i)])
                                  for i, u in enumerate(input.interviewer_ids)])
             return {"scorecards": [Scorecard.of(r) for r in rows]}
         return await run_mutation(RequestScorecardsPayload, act)

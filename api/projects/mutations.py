@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
@@ -14,10 +15,13 @@ from api.errors import UserError, run_mutation
 from api.permissions import requires
 from api.projects import inputs
 from api.projects.types import Project
-from api.relay import expect_id, to_global_id
+from api.relay import expect_id, require_id, to_global_id
 from domain.core.config import settings
 from domain.core.errors import DomainError, NotFound
 from domain.prospects import projects
+
+_project_id = partial(require_id, type_name="Project", field="projectId",
+                      message=projects.NO_PROJECT)
 
 
 @strawberry.type
@@ -78,13 +82,6 @@ class RemoveProspectsFromProjectPayload:
     removed_count: int | None = strawberry.field(
         default=None, description="How many were in the project.")
     errors: list[UserError]
-
-
-def _project_id(global_id: str) -> UUID:
-    raw = expect_id(global_id, "Project")
-    if raw is None:
-        raise NotFound(projects.NO_PROJECT, field="projectId")
-    return raw
 
 
 def _ids(global_ids: Sequence[str], type_name: str, field: str, message: str) -> list[UUID]:

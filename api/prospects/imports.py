@@ -18,10 +18,9 @@ from api.errors import UserError, run_mutation
 from api.permissions import requires
 from api.prospects.search_inputs import ProspectFilterInput, resolve_id, to_filter
 from api.prospects.types import Prospect
-from api.relay import Connection, Node, connection, expect_id, node_type, page_args, to_global_id
+from api.relay import Connection, Node, connection, node_type, page_args, require_id, to_global_id
 from api.tenancy.types import User, visible_user
 from domain.core.config import settings
-from domain.core.errors import NotFound
 from domain.core.scope import Scope
 from domain.prospects import imports, models, service
 
@@ -245,20 +244,13 @@ class ExportProspectsPayload:
     errors: list[UserError]
 
 
-def _id(global_id: str, type_name: str, field: str | list[str]) -> UUID:
-    raw = expect_id(global_id, type_name)
-    if raw is None:
-        raise NotFound(f"No such {type_name}.", field=field)
-    return raw
-
-
 def _options(given: ProspectImportOptionsInput | None,
              file_name: str | None) -> imports.ImportOptions:
     given = given or ProspectImportOptionsInput()
     return imports.ImportOptions(
         skip_duplicates=given.skip_duplicates, default_tags=tuple(given.default_tags or ()),
         default_source=given.default_source,
-        owner_id=_id(given.owner_id, "User", ["options", "ownerId"]) if given.owner_id
+        owner_id=require_id(given.owner_id, "User", ["options", "ownerId"]) if given.owner_id
         else None, file_name=file_name)
 
 
@@ -286,7 +278,7 @@ class ImportMutation:
                                     ) -> StartProspectImportPayload:
         async def act() -> dict[str, Any]:
             imp = await imports.start_import(
-                scope_of(info), upload_id=_id(input.upload_id, "Upload", "uploadId"),
+                scope_of(info), upload_id=require_id(input.upload_id, "Upload", "uploadId"),
                 mapping=[imports.ColumnMapping(column=m.column, field=m.field)
                          for m in input.mapping],
                 options=_options(input.options, input.file_name))
@@ -301,7 +293,7 @@ class ImportMutation:
                                      ) -> CancelProspectImportPayload:
         async def act() -> dict[str, Any]:
             imp = await imports.cancel_import(
-                scope_of(info), import_id=_id(input.import_id, "ProspectImport", "importId"))
+                scope_of(info), import_id=require_id(input.import_id, "ProspectImport", "importId"))
             return {"prospect_import": ProspectImport.of(imp)}
         return await run_mutation(CancelProspectImportPayload, act)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 import strawberry
 
@@ -12,8 +11,7 @@ from api.errors import UserError, run_mutation
 from api.permissions import requires
 from api.prospects import inputs
 from api.prospects.types import CustomFieldDefinition, Prospect
-from api.relay import expect_id
-from domain.core.errors import NotFound
+from api.relay import expect_id, require_id
 from domain.prospects import service
 from domain.prospects.rules import ProspectData
 
@@ -52,13 +50,6 @@ class MarkNotificationsReadPayload:
     errors: list[UserError]
 
 
-def _id(global_id: str | None, type_name: str, field: str) -> UUID:
-    raw = expect_id(global_id, type_name) if global_id else None
-    if raw is None:
-        raise NotFound(f"No such {type_name}.", field=field)
-    return raw
-
-
 def _data(fields: inputs.ProspectFieldsInput) -> ProspectData:
     return ProspectData(
         first_name=fields.first_name, last_name=fields.last_name, emails=fields.emails or [],
@@ -66,7 +57,7 @@ def _data(fields: inputs.ProspectFieldsInput) -> ProspectData:
         company=fields.company, location=fields.location, time_zone=fields.time_zone,
         source=fields.source, tags=fields.tags or [],
         custom_fields=inputs.custom_values(fields.custom_fields),
-        owner_id=_id(fields.owner_id, "User", "ownerId") if fields.owner_id else None)
+        owner_id=require_id(fields.owner_id, "User", "ownerId") if fields.owner_id else None)
 
 
 def _in(field: str, action: Any) -> Any:
@@ -100,7 +91,7 @@ class ProspectMutation:
                               input: inputs.UpdateProspectInput) -> ProspectPayload:
         async def act() -> dict[str, Any]:
             prospect = await service.update_prospect(
-                scope_of(info), prospect_id=_id(input.prospect_id, "Prospect", "prospectId"),
+                scope_of(info), prospect_id=require_id(input.prospect_id, "Prospect", "prospectId"),
                 data=_data(input.prospect), replace_tags=input.replace_tags)
             return {"prospect": Prospect.of(prospect)}
         return await run_mutation(ProspectPayload, _in("prospect", act))
@@ -110,7 +101,7 @@ class ProspectMutation:
                                input: inputs.ArchiveProspectInput) -> ProspectPayload:
         async def act() -> dict[str, Any]:
             prospect = await service.archive_prospect(
-                scope_of(info), prospect_id=_id(input.prospect_id, "Prospect", "prospectId"))
+                scope_of(info), prospect_id=require_id(input.prospect_id, "Prospect", "prospectId"))
             return {"prospect": Prospect.of(prospect)}
         return await run_mutation(ProspectPayload, act)
 
@@ -120,8 +111,8 @@ class ProspectMutation:
                               input: inputs.MergeProspectsInput) -> ProspectPayload:
         async def act() -> dict[str, Any]:
             prospect = await service.merge_prospects(
-                scope_of(info), target_id=_id(input.target_id, "Prospect", "targetId"),
-                source_id=_id(input.source_id, "Prospect", "sourceId"))
+                scope_of(info), target_id=require_id(input.target_id, "Prospect", "targetId"),
+                source_id=require_id(input.source_id, "Prospect", "sourceId"))
             return {"prospect": Prospect.of(prospect)}
         return await run_mutation(ProspectPayload, act)
 
@@ -130,10 +121,10 @@ class ProspectMutation:
     async def add_note(self, info: strawberry.Info, input: inputs.AddNoteInput) -> AddNotePayload:
         async def act() -> dict[str, Any]:
             scope = scope_of(info)
-            prospect_id = _id(input.prospect_id, "Prospect", "prospectId")
+            prospect_id = require_id(input.prospect_id, "Prospect", "prospectId")
             note = await service.add_note(
                 scope, prospect_id=prospect_id, body=input.body,
-                mention_user_ids=[_id(m, "User", "mentionIds") for m in input.mention_ids])
+                mention_user_ids=[require_id(m, "User", "mentionIds") for m in input.mention_ids])
             prospect = await service.get_prospect(scope, prospect_id)
             from api.relay import to_global_id
 
@@ -145,7 +136,7 @@ class ProspectMutation:
     async def log_call(self, info: strawberry.Info, input: inputs.LogCallInput) -> ProspectPayload:
         async def act() -> dict[str, Any]:
             prospect = await service.log_call(
-                scope_of(info), prospect_id=_id(input.prospect_id, "Prospect", "prospectId"),
+                scope_of(info), prospect_id=require_id(input.prospect_id, "Prospect", "prospectId"),
                 summary=input.summary, occurred_at=input.occurred_at)
             return {"prospect": Prospect.of(prospect)}
         return await run_mutation(ProspectPayload, act)
@@ -173,7 +164,7 @@ class ProspectMutation:
             if not isinstance(input.demographics, dict):
                 raise DomainError("Give an object of answers.", field="demographics")
             scope = scope_of(info)
-            prospect_id = _id(input.prospect_id, "Prospect", "prospectId")
+            prospect_id = require_id(input.prospect_id, "Prospect", "prospectId")
             await service.set_demographics(scope, prospect_id=prospect_id,
                                            data=dict(input.demographics))
             return {"prospect": Prospect.of(await service.get_prospect(scope, prospect_id))}

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
-from uuid import UUID
 
 import strawberry
 
 from api.context import scope_of
 from api.errors import UserError, run_mutation
 from api.permissions import requires
-from api.relay import expect_id
+from api.relay import require_id
 from api.slas import inputs
 from api.slas.types import SlaPolicy
-from domain.core.errors import NotFound
 from domain.slas import service
+
+_job_id = partial(require_id, type_name="Job", field="jobId",
+                  message="No such job.")
 
 
 @strawberry.type
@@ -22,13 +24,6 @@ class SlaPolicyPayload:
     policy: SlaPolicy | None = strawberry.field(default=None,
                                                 description="The policy now in force.")
     errors: list[UserError]
-
-
-def _job(global_id: str) -> UUID:
-    raw = expect_id(global_id, "Job")
-    if raw is None:
-        raise NotFound("No such job.", field="jobId")
-    return raw
 
 
 @strawberry.type
@@ -51,7 +46,7 @@ class SlaMutation:
                                    input: inputs.SetJobSlaOverrideInput) -> SlaPolicyPayload:
         async def act() -> dict[str, Any]:
             policy = await service.set_job_sla_override(
-                scope_of(info), job_id=_job(input.job_id), stage_kind=input.stage_kind.value,
+                scope_of(info), job_id=_job_id(input.job_id), stage_kind=input.stage_kind.value,
                 yellow_hours=input.yellow_hours, red_hours=input.red_hours,
                 action=input.action.value, owner_role=input.owner_role.value)
             return {"policy": SlaPolicy.of(policy)}
@@ -65,6 +60,6 @@ class SlaMutation:
                                       ) -> SlaPolicyPayload:
         async def act() -> dict[str, Any]:
             policy = await service.remove_job_sla_override(
-                scope_of(info), job_id=_job(input.job_id), stage_kind=input.stage_kind.value)
+                scope_of(info), job_id=_job_id(input.job_id), stage_kind=input.stage_kind.value)
             return {"policy": SlaPolicy.of(policy)}
         return await run_mutation(SlaPolicyPayload, act)
