@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -14,6 +14,7 @@ from domain.core.errors import AccessError, Unauthenticated
 from domain.core.scope import Scope
 
 BatchLoad = Callable[[Scope, Sequence[UUID]], Awaitable[dict[UUID, Any]]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -48,6 +49,25 @@ class Context:
         created: DataLoader[UUID, Any] = DataLoader(load_fn=load)
         self._loaders[name] = created
         return created
+
+    def load_now(self, batch: BatchLoad, key: UUID, then: Callable[[Any], T]
+                 ) -> T | Awaitable[T]:
+        """then(the loaded value) at once when this request's loader has it already (a
+        page's relations prefetched), else an awaitable of it. A plain resolver returning
+        this stays a plain read for the flat path whenever the value is at hand."""
+        loader = self.loader(batch)
+        ready = loader.cache_map.get(key)
+        if ready is not None and ready.done() and not ready.cancelled() \
+                and ready.exception() is None:
+            return then(ready.result())
+
+        async def later() -> T:
+            return then(await loader.load(key))
+        return later()
+
+    async def prefetch(self, batch: BatchLoad, keys: Iterable[UUID]) -> None:
+        """Load `keys` in one batch now, so that load_now finds them."""
+        await self.loader(batch).load_many(list(dict.fromkeys(keys)))
 
 
 def context_of(info: strawberry.Info) -> Context:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import strawberry
+from strawberry.types.nodes import SelectedField, Selection
 
 from api.errors import BadInput
 from domain.core.config import settings
@@ -62,6 +63,29 @@ NODE_TYPES: dict[str, NodeLoader] = {}
 
 def node_type(type_name: str, loader: NodeLoader) -> None:
     NODE_TYPES[type_name] = loader
+
+
+def _fields(selections: Sequence[Selection]) -> Iterator[SelectedField]:
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:  # a fragment: its fields are the enclosing object's
+            yield from _fields(selection.selections)
+
+
+def selected_node_fields(info: strawberry.Info) -> set[str]:
+    """Names of the fields the query selects on a connection's nodes, through `edges { node }`
+    or `nodes`, fragments included."""
+    names: set[str] = set()
+    for connection_field in _fields(info.selected_fields):
+        for part in _fields(connection_field.selections):
+            if part.name == "nodes":
+                names.update(f.name for f in _fields(part.selections))
+            elif part.name == "edges":
+                for edge_field in _fields(part.selections):
+                    if edge_field.name == "node":
+                        names.update(f.name for f in _fields(edge_field.selections))
+    return names
 
 
 @strawberry.type

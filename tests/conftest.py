@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from graphql.execution.executor import Executor
 
 from api.app import create_app
 from domain import subscriptions
@@ -202,3 +203,18 @@ class GraphQL:
 @pytest.fixture
 def gql(client: httpx.AsyncClient) -> GraphQL:
     return GraphQL(client)
+
+
+@pytest.fixture
+def normal_path_completions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the object types graphql-core completes itself, in order: what the flat
+    path (api/flat_executor.py) left to it."""
+    completed: list[str] = []
+    original = Executor.collect_and_execute_subfields
+
+    def spy(self: Any, return_type: Any, *args: Any) -> Any:
+        completed.append(return_type.name)
+        return original(self, return_type, *args)
+
+    monkeypatch.setattr(Executor, "collect_and_execute_subfields", spy)
+    return completed

@@ -18,7 +18,7 @@ from api.errors import BadInput, UserError, run_mutation
 from api.permissions import requires
 from api.prospects import search_inputs as inputs
 from api.prospects.search_inputs import ProspectFilterInput, ProspectOrder, ProspectOrderInput
-from api.prospects.types import Prospect
+from api.prospects.types import Prospect, prefetch_relations
 from api.relay import (
     Connection,
     Edge,
@@ -27,6 +27,7 @@ from api.relay import (
     connection,
     node_type,
     page_args,
+    selected_node_fields,
     to_global_id,
 )
 from domain.core.config import settings
@@ -142,6 +143,7 @@ class SearchQuery:
             if len(exc.field) == 1 and exc.field[0] in ("after", "before"):
                 raise BadInput(exc.message, exc.field[0]) from exc
             raise
+        await prefetch_relations(info, result.items, selected_node_fields(info))
         return _connection(result)
 
     @strawberry.field(description="The viewer's saved searches, newest first.",

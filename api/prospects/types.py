@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
@@ -12,8 +14,9 @@ from strawberry.scalars import JSON
 
 from api.context import context_of, scope_of
 from api.relay import Connection, Node, connection, page_args, to_global_id
-from api.tenancy.types import User, visible_user
+from api.tenancy.types import User, visible_user, visible_user_now
 from domain.prospects import models, service
+from domain.tenancy import service as tenancy_service
 
 if TYPE_CHECKING:
     from api.pipeline.types import Application
@@ -110,6 +113,45 @@ class Activity(Node):
                         details=JSON(dict(row.payload or {})), actor_id=row.actor_user_id)
 
 
+def _emails(rows: list[Any] | None) -> list[ProspectEmail]:
+    return [ProspectEmail(email=r.email, primary=r.is_primary) for r in rows or []]
+
+
+def _primary(rows: list[Any] | None) -> str | None:
+    return next((r.email for r in rows or [] if r.is_primary), None)
+
+
+def _profiles(rows: list[Any] | None) -> list[ProfileUrl]:
+    return [ProfileUrl(kind=r.kind, url=r.url) for r in rows or []]
+
+
+def _tags(rows: list[Any] | None) -> list[str]:
+    return [r.tag for r in rows or []]
+
+
+# Prospect fields read through a dataloader: (batch function, the row's key for it).
+_RELATIONS: dict[str, tuple[Any, str]] = {
+    "emails": (service.emails_by_prospect, "id"),
+    "primaryEmail": (service.emails_by_prospect, "id"),
+    "profileUrls": (service.profiles_by_prospect, "id"),
+    "tags": (service.tags_by_prospect, "id"),
+    "owner": (tenancy_service.users_by_ids, "owner_id"),
+}
+
+
+async def prefetch_relations(info: strawberry.Info, rows: Sequence[models.Prospect],
+                             selected: set[str]) -> None:
+    """Load the selected relations of a page of prospects up front, one batch each (the
+    queries the dataloaders would send anyway), so that each card's fields are plain reads."""
+    keys: dict[Any, list[UUID]] = {}
+    for name in selected & _RELATIONS.keys():
+        batch, attribute = _RELATIONS[name]
+        keys.setdefault(batch, []).extend(
+            key for row in rows if (key := getattr(row, attribute)) is not None)
+    ctx = context_of(info)
+    await asyncio.gather(*(ctx.prefetch(batch, wanted) for batch, wanted in keys.items()))
+
+
 @strawberry.type(description="Someone the tenant may recruit: a talent CRM record.")
 class Prospect(Node):
     row: strawberry.Private[models.Prospect]
@@ -183,29 +225,27 @@ class Prospect(Node):
         return [CustomFieldValue(key=k, value=v) for k, v in sorted(
             (self.row.custom_fields or {}).items())]
 
-    @strawberry.field
-    async def emails(self, info: strawberry.Info) -> list[ProspectEmail]:
-        rows = await context_of(info).loader(service.emails_by_prospect).load(self.row.id)
-        return [ProspectEmail(email=r.email, primary=r.is_primary) for r in rows or []]
+    # Plain resolvers: at once when the page's relations were prefetched (see
+    # prefetch_relations), else awaitables of the request's dataloaders.
+    @strawberry.field(graphql_type=list[ProspectEmail])
+    def emails(self, info: strawberry.Info) -> Any:
+        return context_of(info).load_now(service.emails_by_prospect, self.row.id, _emails)
 
-    @strawberry.field
-    async def primary_email(self, info: strawberry.Info) -> str | None:
-        rows = await context_of(info).loader(service.emails_by_prospect).load(self.row.id)
-        return next((r.email for r in rows or [] if r.is_primary), None)
+    @strawberry.field(graphql_type=str | None)
+    def primary_email(self, info: strawberry.Info) -> Any:
+        return context_of(info).load_now(service.emails_by_prospect, self.row.id, _primary)
 
-    @strawberry.field
-    async def profile_urls(self, info: strawberry.Info) -> list[ProfileUrl]:
-        rows = await context_of(info).loader(service.profiles_by_prospect).load(self.row.id)
-        return [ProfileUrl(kind=r.kind, url=r.url) for r in rows or []]
+    @strawberry.field(graphql_type=list[ProfileUrl])
+    def profile_urls(self, info: strawberry.Info) -> Any:
+        return context_of(info).load_now(service.profiles_by_prospect, self.row.id, _profiles)
 
-    @strawberry.field
-    async def tags(self, info: strawberry.Info) -> list[str]:
-        rows = await context_of(info).loader(service.tags_by_prospect).load(self.row.id)
-        return [r.tag for r in rows or []]
+    @strawberry.field(graphql_type=list[str])
+    def tags(self, info: strawberry.Info) -> Any:
+        return context_of(info).load_now(service.tags_by_prospect, self.row.id, _tags)
 
-    @strawberry.field
-    async def owner(self, info: strawberry.Info) -> User | None:
-        return await visible_user(info, self.row.owner_id)
+    @strawberry.field(graphql_type=User | None)
+    def owner(self, info: strawberry.Info) -> Any:
+        return visible_user_now(info, self.row.owner_id)
 
     @strawberry.field(description="Who owns the relationship while the prospect is in an "
                                   "active sequence or in process; null when nobody does.")

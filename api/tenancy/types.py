@@ -70,6 +70,16 @@ def user_ref(user_id: UUID | None) -> User | None:
     return None if user_id is None else User(db_id=user_id)
 
 
+def visible_user_now(info: strawberry.Info, user_id: UUID | None
+                     ) -> User | Awaitable[User | None] | None:
+    """visible_user, at once when the request has loaded the user already."""
+    if user_id is None:
+        return None
+    return context_of(info).load_now(
+        service.users_by_ids, user_id,
+        lambda row: None if row is None else User(db_id=user_id, row=row))
+
+
 async def visible_user(info: strawberry.Info, user_id: UUID | None) -> User | None:
     """A User only if still a member of the tenant (an inviter may have left since)."""
     if user_id is None:

@@ -438,3 +438,28 @@ async def test_merged_prospects_never_appear(gql, world, queue):
     assert ids["Margaret"] not in {e["node"]["id"] for e in found["edges"]}
     async with db.tenant_tx(scope):
         assert await Prospect.filter(id=source[1], merged_into_id=target[1]).exists()
+
+
+@pytest.mark.parametrize("query", [
+    PAGE_WITH_RELATIONS,
+    # the same relations through `nodes` and fragments
+    """query($first: Int!) { prospects(first: $first, orderBy: {field: NAME}) {
+        nodes { ...Card } } }
+       fragment Card on Prospect { id ... on Prospect { emails { email } tags owner { name } } }""",
+])
+async def test_a_page_and_its_relations_are_built_on_the_flat_path(
+        gql, world, queue, normal_path_completions, query):
+    """The selected relations are loaded up front, one batch each, so no card needs
+    graphql-core's per-field execution."""
+    scope = await world.scope("recruiter")
+    for n in range(3):
+        await service.save_prospect(scope, ProspectData(
+            first_name=f"F{n}", emails=[f"f{n}@example.com"], tags=["pool"],
+            owner_id=world.admin.user_id))
+    await queue.drain()
+    body = await gql(query, {"first": 3}, token=world.admin.token)
+    page = body["data"]["prospects"]
+    cards = [e["node"] for e in page["edges"]] if "edges" in page else page["nodes"]
+    assert [c["emails"][0]["email"] for c in cards] == [f"f{n}@example.com" for n in range(3)]
+    assert all(c["tags"] == ["pool"] and c["owner"]["name"] for c in cards)
+    assert "Prospect" not in normal_path_completions and "User" not in normal_path_completions
