@@ -19,7 +19,6 @@ as it always does. A plain read has no side effects, so reading a value twice is
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
@@ -218,9 +217,10 @@ def plan_operation(schema: GraphQLSchema, document: DocumentNode,
 def run_operation(plan: Plan, context: Any) -> dict[str, Any] | None:
     """The operation's data (root value None, as the endpoint executes), or None to say
     that the normal path must answer it."""
-    with contextlib.suppress(Exception):
+    try:
         return _complete(plan, None, context)
-    return None
+    except Exception:  # whatever it is, the normal path answers and reports it
+        return None
 
 
 class FlatExecutor(Executor):
@@ -235,7 +235,9 @@ class FlatExecutor(Executor):
         if plan is not None:
             # A value the fast path cannot take, or an error a read raised, is the normal
             # path's to report (with its path and location), so it starts again from here.
-            with contextlib.suppress(Exception):
+            try:
                 return _complete(plan, result, self.context_value)
+            except Exception:  # noqa: S110 - the normal path below reports it
+                pass
         return super().collect_and_execute_subfields(return_type, field_details_list, path,
                                                      result, position_context)
