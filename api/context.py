@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID
@@ -23,20 +23,21 @@ class Context:
     scope: Scope | None = None
     auth_error: AccessError | None = None
     production: bool = False
-    _loaders: dict[str, DataLoader[UUID, Any]] = field(default_factory=dict)
+    _loaders: dict[tuple[str, Hashable], DataLoader[UUID, Any]] = field(default_factory=dict)
 
     def require_scope(self) -> Scope:
         if self.scope is None:
             raise self.auth_error or Unauthenticated()
         return self.scope
 
-    def loader(self, batch: BatchLoad) -> DataLoader[UUID, Any]:
-        """One dataloader per batch function per request, bound to the request's scope.
+    def loader(self, batch: BatchLoad, variant: Hashable = None) -> DataLoader[UUID, Any]:
+        """One dataloader per batch function (and variant: the arguments a closure `batch`
+        binds, such as a page's) per request, bound to the request's scope.
 
         The scope (and so the tenant) is fixed for the request, so keys need no tenant part;
         a loader never outlives the request.
         """
-        name = f"{batch.__module__}.{batch.__qualname__}"
+        name = (f"{batch.__module__}.{batch.__qualname__}", variant)
         existing = self._loaders.get(name)
         if existing is not None:
             return existing

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import enum
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
+from uuid import UUID
 
 import strawberry
 
-from api.context import context_of, scope_of
+from api.context import context_of
 from api.prospects.types import Prospect
 from api.relay import Connection, Node, connection, page_args, to_global_id
 from api.tenancy.types import User, visible_user
+from domain.core.pagination import Page
+from domain.core.scope import Scope
 from domain.prospects import models, projects
 
 
@@ -107,9 +112,15 @@ class Project(Node):
     async def prospects(self, info: strawberry.Info, first: int | None = None,
                         after: str | None = None, last: int | None = None,
                         before: str | None = None) -> Connection[Prospect]:
-        page = await projects.list_project_prospects(
-            scope_of(info), project_id=self.row.id, page=page_args(first, after, last, before))
-        return connection(page, lambda entry: Prospect.of(entry.prospect))
+        args = page_args(first, after, last, before)
+
+        async def pages(scope: Scope, ids: Sequence[UUID]) -> dict[UUID, Any]:
+            return await projects.project_prospect_pages(scope, ids, args)
+
+        # One loader per page arguments: every project of a list in one batch.
+        page = await context_of(info).loader(pages, variant=args).load(self.row.id)
+        return connection(page or Page([], has_next_page=False, has_previous_page=False),
+                          lambda entry: Prospect.of(entry.prospect))
 
     @strawberry.field
     async def stats(self, info: strawberry.Info) -> ProjectStats:

@@ -52,9 +52,15 @@ async def paginate(qs: QuerySet[Any], args: PageArgs, max_size: int, *,
     backwards = args.last is not None
     ascending = backwards == newest_first
     rows = list(await qs.order_by("id" if ascending else "-id").limit(size + 1))
+    return to_page(rows, args, size)
+
+
+def to_page(rows: list[T], args: PageArgs, size: int) -> Page[T]:
+    """The page of up to size + 1 rows read in the page's direction (backwards for `last`):
+    the extra row only says that there is more."""
     more = len(rows) > size
     rows = rows[:size]
-    if backwards:
+    if args.last is not None:
         rows.reverse()
         return Page(rows, has_next_page=args.before is not None, has_previous_page=more)
     return Page(rows, has_next_page=more, has_previous_page=args.after is not None)

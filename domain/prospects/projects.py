@@ -31,7 +31,7 @@ from domain.core import clock, db
 from domain.core.config import settings
 from domain.core.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from domain.core.ids import uuid7
-from domain.core.pagination import Page, PageArgs, paginate
+from domain.core.pagination import Page, PageArgs, check_page_args, paginate, to_page
 from domain.core.scope import Scope
 from domain.core.security import digest, new_token
 from domain.events.service import publish
@@ -287,19 +287,62 @@ async def list_project_prospects(scope: Scope, *, project_id: UUID, page: PageAr
                                  ) -> Page[ProjectEntry]:
     """The project's prospects in the order they were added (cursors are entry ids)."""
     scope.require("prospects:read")
-    async with db.tenant_tx(scope):
-        await _load(scope, project_id)
-        live = Subquery(prospects.visible(scope).values("id"))
-        qs = ProjectProspect.filter(tenant_id=scope.tenant_id, project_id=project_id,
-                                    prospect_id__in=live)
-        links: Page[ProjectProspect] = await paginate(qs, page, settings().max_page_size)
+    found = (await project_prospect_pages(scope, [project_id], page)).get(project_id)
+    if found is None:
+        raise NotFound(NO_PROJECT, field="projectId")
+    return found
+
+
+# Each project's page of links in one query: ranked per project in the page's direction, the
+# first size + 1 of each kept (the extra one says there is more). Only visible prospects.
+_PAGES_SQL = """
+SELECT id, tenant_id, project_id, prospect_id, added_by_id, added_at FROM (
+    SELECT pp.id, pp.tenant_id, pp.project_id, pp.prospect_id, pp.added_by_id, pp.added_at,
+           ROW_NUMBER() OVER (PARTITION BY pp.project_id ORDER BY pp.id {order}) AS place
+    FROM project_prospects pp
+    JOIN prospects p ON p.tenant_id = pp.tenant_id AND p.id = pp.prospect_id
+    WHERE pp.tenant_id = {tenant} AND p.merged_into_id IS NULL
+      AND pp.project_id IN ({projects}){after}{before}
+) ranked WHERE place <= {limit} ORDER BY project_id, place
+"""
+
+
+async def project_prospect_pages(scope: Scope, project_ids: Sequence[UUID], page: PageArgs
+                                 ) -> dict[UUID, Page[ProjectEntry]]:
+    """list_project_prospects for many projects with the same page arguments (a list of
+    projects with their prospects), in three queries whatever their number. Projects the
+    scope may not see are left out."""
+    if not scope.can("prospects:read"):
+        return {}
+    size = check_page_args(page, settings().max_page_size)
+    async with db.tenant_tx(scope) as conn:
+        seen = await _uuids(_visible(scope).filter(id__in=list(project_ids)), "id")
+        if not seen:
+            return {}
+        params: list[Any] = []
+
+        def mark(value: Any) -> str:
+            params.append(value)
+            return f"${len(params)}" if db.dialect() == "postgres" else "?"
+
+        sql = _PAGES_SQL.format(
+            # keyword arguments are evaluated in order: the order of the marks in the text
+            order="DESC" if page.last is not None else "ASC", tenant=mark(str(scope.tenant_id)),
+            projects=", ".join(mark(str(p)) for p in seen),
+            after=f" AND pp.id > {mark(str(page.after))}" if page.after else "",
+            before=f" AND pp.id < {mark(str(page.before))}" if page.before else "",
+            limit=mark(size + 1))
+        links = [ProjectProspect._init_from_db(**row)
+                 for row in await conn.execute_query_dict(sql, params)]
         found = {p.id: p for p in await prospects.visible(scope).filter(
-            id__in=[link.prospect_id for link in links.items])} if links.items else {}
-    entries = [ProjectEntry(id=link.id, prospect=found[link.prospect_id], added_at=link.added_at,
-                            added_by_id=link.added_by_id)
-               for link in links.items if link.prospect_id in found]
-    return Page(entries, has_next_page=links.has_next_page,
-                has_previous_page=links.has_previous_page)
+            id__in=[link.prospect_id for link in links])} if links else {}
+    by_project: dict[UUID, list[ProjectEntry]] = {project_id: [] for project_id in seen}
+    for link in links:
+        if link.prospect_id in found:
+            by_project[link.project_id].append(ProjectEntry(
+                id=link.id, prospect=found[link.prospect_id], added_at=link.added_at,
+                added_by_id=link.added_by_id))
+    return {project_id: to_page(entries, page, size) for project_id, entries in by_project.items()}
 
 
 _STATS_SQL = """

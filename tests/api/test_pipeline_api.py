@@ -4,16 +4,13 @@ permissions; a fixed number of queries whatever the page; rediscovery filters.""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tortoise.backends.asyncpg.client import AsyncpgDBClient
-from tortoise.backends.sqlite.client import SqliteClient
 
 from api.relay import to_global_id
 from tests.conftest import World
+from tests.query_count import counting_selects
 
 E = "errors { field code message }"
 JOB_FIELDS = """id title department status externalId targetHires onHoldSince
@@ -360,31 +357,6 @@ async def test_permissions(gql, world):
     sourcer = world.members["sourcer"].token
     body = await gql("{ jobs(first: 5) { nodes { id } } }", token=sourcer)
     assert len(body["data"]["jobs"]["nodes"]) == 2
-
-
-@contextlib.contextmanager
-def counting_selects() -> Iterator[list[str]]:
-    """Records every SELECT the ORM sends (transaction setup excluded)."""
-    seen: list[str] = []
-    patched = []
-    for cls in (SqliteClient, AsyncpgDBClient):
-        for name in ("execute_query", "execute_query_dict"):
-            original = getattr(cls, name)
-
-            def wrap(original: Any) -> Any:
-                async def counted(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
-                    text = query.lstrip().upper()
-                    if text.startswith("SELECT") and "SET_CONFIG" not in text:
-                        seen.append(query)
-                    return await original(self, query, *args, **kwargs)
-                return counted
-            setattr(cls, name, wrap(original))
-            patched.append((cls, name, original))
-    try:
-        yield seen
-    finally:
-        for cls, name, original in patched:
-            setattr(cls, name, original)
 
 
 LIST = f"""{{ jobs(first: 3) {{ nodes {{ {JOB_FIELDS}

@@ -19,6 +19,7 @@ from domain.prospects.models import Prospect
 from domain.prospects.rules import ProspectData
 from domain.prospects.search import ProspectFilter
 from tests.conftest import World
+from tests.query_count import counting_selects
 
 ERRORS = "errors { field code message }"
 FIELDS = """id name description visibility hasShareLink archivedAt owner { id } members { id }
@@ -418,3 +419,35 @@ async def test_queries_treat_another_tenants_ids_as_unknown(gql, world, other_wo
     assert await listed(gql, tok, archived=True) == [mine]
     for prospect in (their_prospect, gid("Prospect", uuid7()), "garbage"):
         assert await listed(gql, tok, prospect=prospect) == [], prospect
+
+
+WITH_PROSPECTS = """{ projects(first: 20) { nodes { name
+    prospects(first: 2) { nodes { name } pageInfo { hasNextPage } } } } }"""
+
+
+async def test_a_list_of_projects_with_their_prospects_costs_the_same_queries_whatever_its_length(
+        gql, world, queue):
+    people = await prospects(world, "Ann", "Bo", "Cy")
+
+    async def grow(count: int) -> None:
+        for n in range(count):
+            project = (await create(gql, world, name=f"Pool {n}"))["project"]["id"]
+            payload = await run(gql, ADD, {"projectId": project, "prospectIds": people},
+                                token(world, "recruiter"))
+            assert payload["errors"] == []
+
+    async def count() -> tuple[int, list[dict[str, Any]]]:
+        await queue.drain()  # the adds' events: their dispatch is not the listing's queries
+        with counting_selects() as seen:
+            body = await gql(WITH_PROSPECTS, token=token(world, "recruiter"))
+        return len(seen), body["data"]["projects"]["nodes"]
+
+    await grow(1)
+    await count()  # warm: first-use lookups are not the point
+    few, nodes = await count()
+    await grow(5)
+    many, nodes = await count()
+    assert len(nodes) == 6 and all(
+        [p["name"] for p in n["prospects"]["nodes"]] == ["Ann", "Bo"]
+        and n["prospects"]["pageInfo"]["hasNextPage"] for n in nodes)
+    assert many == few

@@ -638,3 +638,48 @@ async def test_another_tenants_project_is_not_found_everywhere(world, other_worl
     stored = (await rows(other_world, Project, id=theirs.id))[0]
     assert (stored.name, stored.visibility, stored.archived_at) == ("Backend pool", "tenant", None)
     assert [r.prospect_id for r in await rows(other_world, ProjectProspect)] == [their_prospect]
+
+
+# --- many projects' prospects at once ---------------------------------------------------------
+
+async def test_pages_of_many_projects_match_each_projects_own_page(world):
+    scope = await world.scope("recruiter")
+    names = [f"Pat{n}" for n in range(7)]
+    ids = await make_prospects(world, *names)
+    first, second, empty = (await make_project(world, name="A"), await make_project(world, name="B"),
+                            await make_project(world, name="C"))
+    await projects.add_prospects(scope, project_id=first.id, prospect_ids=ids[:5])
+    await projects.add_prospects(scope, project_id=second.id, prospect_ids=ids[4:])
+    every = [first.id, second.id, empty.id]
+    for page in (PageArgs(first=2), PageArgs(first=0), PageArgs(last=2), ALL):
+        pages = await projects.project_prospect_pages(scope, every, page)
+        for project_id in every:
+            alone = await projects.list_project_prospects(scope, project_id=project_id, page=page)
+            together = pages[project_id]
+            assert ([e.id for e in together.items], together.has_next_page,
+                    together.has_previous_page) == ([e.id for e in alone.items],
+                                                    alone.has_next_page, alone.has_previous_page)
+    after = (await projects.project_prospect_pages(scope, every, PageArgs(first=2)))[first.id]
+    rest = await projects.project_prospect_pages(
+        scope, every, PageArgs(first=10, after=after.items[-1].id))
+    assert [e.prospect.id for e in rest[first.id].items] == ids[2:5]
+    assert [e.prospect.id for e in (await projects.project_prospect_pages(
+        scope, every, PageArgs(first=1)))[second.id].items] == ids[4:5]
+    tails = await projects.project_prospect_pages(scope, every, PageArgs(last=2))
+    assert [e.prospect.id for e in tails[first.id].items] == ids[3:5]
+    assert [e.prospect.id for e in tails[second.id].items] == ids[5:7]
+    assert tails[first.id].has_previous_page and not tails[first.id].has_next_page
+    assert tails[empty.id].items == [] and not tails[empty.id].has_previous_page
+
+
+async def test_pages_leave_out_projects_the_scope_may_not_see(world, other_world):
+    owner = await world.scope("recruiter")
+    ids = await make_prospects(world, "Vis")
+    private = await make_project(world, name="Mine")  # private: its owner only
+    await projects.add_prospects(owner, project_id=private.id, prospect_ids=ids)
+    foreign = await make_project(other_world, name="Theirs", visibility="tenant")
+    sourcer = await world.scope("sourcer")
+    assert list(await projects.project_prospect_pages(sourcer, [private.id], ALL)) == []
+    assert list(await projects.project_prospect_pages(owner, [foreign.id, uuid7()], ALL)) == []
+    assert [e.prospect.id for e in (await projects.project_prospect_pages(
+        owner, [private.id, foreign.id], ALL))[private.id].items] == ids
