@@ -14,6 +14,7 @@ import strawberry
 from api.context import context_of
 from api.prospects.types import Prospect
 from api.relay import Connection, Node, connection, page_args, to_global_id
+from api.row_fields import row_field
 from api.tenancy.types import User, visible_user
 from domain.core import clock
 from domain.core.pagination import PageArgs
@@ -78,13 +79,8 @@ class StageTemplate(Node):
     def id(self) -> strawberry.ID:
         return to_global_id("StageTemplate", self.row.id)
 
-    @strawberry.field
-    def name(self) -> str:
-        return self.row.name
-
-    @strawberry.field
-    def is_default(self) -> bool:
-        return self.row.is_default
+    name: str = row_field("name")
+    is_default: bool = row_field("is_default")
 
     @strawberry.field
     def stages(self) -> list[TemplateStage]:
@@ -127,17 +123,9 @@ class Job(Node):
     def id(self) -> strawberry.ID:
         return to_global_id("Job", self.row.id)
 
-    @strawberry.field
-    def title(self) -> str:
-        return self.row.title
-
-    @strawberry.field
-    def department(self) -> str:
-        return self.row.department
-
-    @strawberry.field
-    def location(self) -> str:
-        return self.row.location
+    title: str = row_field("title")
+    department: str = row_field("department")
+    location: str = row_field("location")
 
     @strawberry.field
     def status(self) -> JobStatus:
@@ -155,37 +143,15 @@ class Job(Node):
     async def coordinator(self, info: strawberry.Info) -> User | None:
         return await visible_user(info, self.row.coordinator_id)
 
-    @strawberry.field
-    def target_hires(self) -> int:
-        return self.row.target_hires
-
-    @strawberry.field
-    def target_date(self) -> date | None:
-        return self.row.target_date
-
-    @strawberry.field(description="The ATS's id of this job (ATS sync).")
-    def external_id(self) -> str | None:
-        return self.row.external_id
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.row.created_at
-
-    @strawberry.field
-    def updated_at(self) -> datetime:
-        return self.row.updated_at
-
-    @strawberry.field
-    def opened_at(self) -> datetime | None:
-        return self.row.opened_at
-
-    @strawberry.field
-    def closed_at(self) -> datetime | None:
-        return self.row.closed_at
-
-    @strawberry.field(description="Since when the job is on hold; null unless it is.")
-    def on_hold_since(self) -> datetime | None:
-        return self.row.on_hold_since
+    target_hires: int = row_field("target_hires")
+    target_date: date | None = row_field("target_date")
+    external_id: str | None = row_field("external_id", "The ATS's id of this job (ATS sync).")
+    created_at: datetime = row_field("created_at")
+    updated_at: datetime = row_field("updated_at")
+    opened_at: datetime | None = row_field("opened_at")
+    closed_at: datetime | None = row_field("closed_at")
+    on_hold_since: datetime | None = row_field(
+        "on_hold_since", "Since when the job is on hold; null unless it is.")
 
     @strawberry.field(description="The job's stages in order (removed ones excluded).")
     async def stages(self, info: strawberry.Info) -> list[JobStage]:
@@ -221,25 +187,16 @@ class JobStage(Node):
     def id(self) -> strawberry.ID:
         return to_global_id("JobStage", self.row.id)
 
-    @strawberry.field
-    def name(self) -> str:
-        return self.row.name
+    name: str = row_field("name")
 
     @strawberry.field
     def kind(self) -> StageKind:
         return StageKind(self.row.kind)
 
-    @strawberry.field(description="1-based order within the job.")
-    def position(self) -> int:
-        return self.row.position
-
-    @strawberry.field
-    def external_id(self) -> str | None:
-        return self.row.external_id
-
-    @strawberry.field(description="Set when the stage was removed; history still shows it.")
-    def removed_at(self) -> datetime | None:
-        return self.row.removed_at
+    position: int = row_field("position", "1-based order within the job.")
+    external_id: str | None = row_field("external_id")
+    removed_at: datetime | None = row_field(
+        "removed_at", "Set when the stage was removed; history still shows it.")
 
     @strawberry.field
     async def job(self, info: strawberry.Info) -> Job | None:
@@ -326,21 +283,10 @@ class Scorecard(Node):
     def id(self) -> strawberry.ID:
         return to_global_id("Scorecard", self.row.id)
 
-    @strawberry.field
-    def score(self) -> int | None:
-        return self.row.score
-
-    @strawberry.field
-    def notes(self) -> str:
-        return self.row.notes
-
-    @strawberry.field
-    def requested_at(self) -> datetime:
-        return self.row.requested_at
-
-    @strawberry.field
-    def submitted_at(self) -> datetime | None:
-        return self.row.submitted_at
+    score: int | None = row_field("score")
+    notes: str = row_field("notes")
+    requested_at: datetime = row_field("requested_at")
+    submitted_at: datetime | None = row_field("submitted_at")
 
     @strawberry.field
     def awaiting(self) -> bool:
@@ -388,9 +334,7 @@ class Application(Node):
     async def stage(self, info: strawberry.Info) -> JobStage | None:
         return await _stage(info, self.row.stage_id)
 
-    @strawberry.field
-    def stage_entered_at(self) -> datetime:
-        return self.row.stage_entered_at
+    stage_entered_at: datetime = row_field("stage_entered_at")
 
     @strawberry.field(description="Seconds in the current stage: until now, or until it closed.")
     def time_in_stage(self) -> int:
@@ -406,37 +350,18 @@ class Application(Node):
     def outcome(self) -> ApplicationOutcome | None:
         return ApplicationOutcome(self.row.outcome) if self.row.outcome else None
 
-    @strawberry.field(description="The closing reason's key (see closingReasons).")
-    def outcome_reason(self) -> str | None:
-        return self.row.outcome_reason
-
-    @strawberry.field
-    def outcome_note(self) -> str | None:
-        return self.row.outcome_note
-
-    @strawberry.field
-    def source(self) -> str:
-        return self.row.source
+    outcome_reason: str | None = row_field("outcome_reason", "The closing reason's key (see closingReasons).")
+    outcome_note: str | None = row_field("outcome_note")
+    source: str = row_field("source")
 
     @strawberry.field
     async def recruiter(self, info: strawberry.Info) -> User | None:
         return await visible_user(info, self.row.recruiter_id)
 
-    @strawberry.field
-    def external_id(self) -> str | None:
-        return self.row.external_id
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.row.created_at
-
-    @strawberry.field
-    def updated_at(self) -> datetime:
-        return self.row.updated_at
-
-    @strawberry.field
-    def closed_at(self) -> datetime | None:
-        return self.row.closed_at
+    external_id: str | None = row_field("external_id")
+    created_at: datetime = row_field("created_at")
+    updated_at: datetime = row_field("updated_at")
+    closed_at: datetime | None = row_field("closed_at")
 
     @strawberry.field(description="Bumped by every change; pass it as expectedVersion to refuse "
                                   "a change made on stale data.")
@@ -479,17 +404,9 @@ class ClosingReason(Node):
     def outcome(self) -> ApplicationOutcome:
         return ApplicationOutcome(self.row.outcome)
 
-    @strawberry.field(description="What closeApplication(reason:) takes.")
-    def key(self) -> str:
-        return self.row.key
-
-    @strawberry.field
-    def label(self) -> str:
-        return self.row.label
-
-    @strawberry.field(description="Closing with it needs a note (\"Other\").")
-    def requires_note(self) -> bool:
-        return self.row.requires_note
+    key: str = row_field("key", "What closeApplication(reason:) takes.")
+    label: str = row_field("label")
+    requires_note: bool = row_field("requires_note", "Closing with it needs a note (\"Other\").")
 
     @strawberry.field
     def archived(self) -> bool:

@@ -14,6 +14,7 @@ import strawberry
 from api.context import context_of
 from api.prospects.types import Prospect
 from api.relay import Connection, Node, connection, page_args, to_global_id
+from api.row_fields import row_field
 from api.tenancy.types import User, visible_user
 from domain.core.pagination import Page
 from domain.core.scope import Scope
@@ -57,13 +58,8 @@ class Project(Node):
     def id(self) -> strawberry.ID:
         return to_global_id("Project", self.row.id)
 
-    @strawberry.field
-    def name(self) -> str:
-        return self.row.name
-
-    @strawberry.field
-    def description(self) -> str:
-        return self.row.description
+    name: str = row_field("name")
+    description: str = row_field("description")
 
     @strawberry.field
     def visibility(self) -> ProjectVisibility:
@@ -74,17 +70,9 @@ class Project(Node):
     def has_share_link(self) -> bool:
         return self.row.share_token_hash is not None
 
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.row.created_at
-
-    @strawberry.field
-    def updated_at(self) -> datetime:
-        return self.row.updated_at
-
-    @strawberry.field
-    def archived_at(self) -> datetime | None:
-        return self.row.archived_at
+    created_at: datetime = row_field("created_at")
+    updated_at: datetime = row_field("updated_at")
+    archived_at: datetime | None = row_field("archived_at")
 
     @strawberry.field(description="Null once the owner has left the tenant.")
     async def owner(self, info: strawberry.Info) -> User | None:

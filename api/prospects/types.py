@@ -14,6 +14,7 @@ from strawberry.scalars import JSON
 
 from api.context import context_of, scope_of
 from api.relay import Connection, Node, connection, page_args, to_global_id
+from api.row_fields import row_field
 from api.tenancy.types import User, visible_user, visible_user_now
 from domain.prospects import models, service
 from domain.tenancy import service as tenancy_service
@@ -160,65 +161,25 @@ class Prospect(Node):
     def id(self) -> strawberry.ID:
         return to_global_id("Prospect", self.row.id)
 
-    @strawberry.field
-    def first_name(self) -> str:
-        return self.row.first_name
-
-    @strawberry.field
-    def last_name(self) -> str:
-        return self.row.last_name
+    first_name: str = row_field("first_name")
+    last_name: str = row_field("last_name")
 
     @strawberry.field
     def name(self) -> str:
         return f"{self.row.first_name} {self.row.last_name}".strip()
 
-    @strawberry.field
-    def title(self) -> str:
-        return self.row.title
-
-    @strawberry.field
-    def company(self) -> str:
-        return self.row.company
-
-    @strawberry.field
-    def location(self) -> str:
-        return self.row.location
-
-    @strawberry.field
-    def time_zone(self) -> str | None:
-        return self.row.time_zone
-
-    @strawberry.field
-    def phone(self) -> str | None:
-        return self.row.phone
-
-    @strawberry.field
-    def source(self) -> str:
-        return self.row.source
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.row.created_at
-
-    @strawberry.field
-    def updated_at(self) -> datetime:
-        return self.row.updated_at
-
-    @strawberry.field
-    def archived_at(self) -> datetime | None:
-        return self.row.archived_at
-
-    @strawberry.field
-    def last_activity_at(self) -> datetime | None:
-        return self.row.last_activity_at
-
-    @strawberry.field
-    def last_contacted_at(self) -> datetime | None:
-        return self.row.last_contacted_at
-
-    @strawberry.field
-    def last_replied_at(self) -> datetime | None:
-        return self.row.last_replied_at
+    title: str = row_field("title")
+    company: str = row_field("company")
+    location: str = row_field("location")
+    time_zone: str | None = row_field("time_zone")
+    phone: str | None = row_field("phone")
+    source: str = row_field("source")
+    created_at: datetime = row_field("created_at")
+    updated_at: datetime = row_field("updated_at")
+    archived_at: datetime | None = row_field("archived_at")
+    last_activity_at: datetime | None = row_field("last_activity_at")
+    last_contacted_at: datetime | None = row_field("last_contacted_at")
+    last_replied_at: datetime | None = row_field("last_replied_at")
 
     @strawberry.field
     def custom_fields(self) -> list[CustomFieldValue]:
@@ -252,9 +213,7 @@ class Prospect(Node):
     async def engagement_owner(self, info: strawberry.Info) -> User | None:
         return await visible_user(info, self.row.engagement_owner_id)
 
-    @strawberry.field
-    def engagement_reason(self) -> str | None:
-        return self.row.engagement_reason
+    engagement_reason: str | None = row_field("engagement_reason")
 
     @strawberry.field(description="Self-reported demographics: admins only, null otherwise.")
     async def demographics(self, info: strawberry.Info) -> JSON | None:
