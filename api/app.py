@@ -112,7 +112,6 @@ class _App(Starlette):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == "/graphql":
-            scope["app"] = self
             await self._graphql.asgi(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)

@@ -32,8 +32,9 @@ async def dispatch_event(ctx: dict[str, Any], tenant_id: str, event_id: str) -> 
 
 
 async def dispatch_events(ctx: dict[str, Any], tenant_id: str, event_ids: list[str]) -> int:
-    """Several events in one transaction (the in-process queue gathers them); a failure is
-    the caller's to split into single dispatches, each retried on its own."""
+    """Several events in one transaction: the in-process queue's batches (called directly,
+    not queued by name); a failure is the caller's to split into single dispatches, each
+    retried on its own."""
     return await events.dispatch_events(tenant_id=tenant_id, event_ids=event_ids)
 
 
@@ -69,7 +70,7 @@ async def sweep_sla_breaches(ctx: dict[str, Any]) -> int:
     return await slas.sweep_sla_breaches()
 
 
-FUNCTIONS = [dispatch_event, dispatch_events, sweep_outbox, run_prospect_import, sweep_prospect_imports,
+FUNCTIONS = [dispatch_event, sweep_outbox, run_prospect_import, sweep_prospect_imports,
              refresh_mailbox_tokens, sweep_sla_breaches]
 # (function, seconds between runs) for the periodic ones
 PERIODIC = [(sweep_outbox, 60), (sweep_prospect_imports, 60), (refresh_mailbox_tokens, 300),

@@ -82,10 +82,8 @@ def visible_user_now(info: strawberry.Info, user_id: UUID | None
 
 async def visible_user(info: strawberry.Info, user_id: UUID | None) -> User | None:
     """A User only if still a member of the tenant (an inviter may have left since)."""
-    if user_id is None:
-        return None
-    row = await context_of(info).loader(service.users_by_ids).load(user_id)
-    return None if row is None else User(db_id=user_id, row=row)
+    found = visible_user_now(info, user_id)
+    return await found if isinstance(found, Awaitable) else found
 
 
 @strawberry.type(description="Tenant-wide settings.")

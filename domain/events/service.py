@@ -14,6 +14,8 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+from tortoise.expressions import F
+
 from domain.core import clock, db, jobs
 from domain.core.scope import Scope
 from domain.events.models import OutboxEvent
@@ -113,11 +115,11 @@ async def _claim(tenant_id: str, event_ids: Sequence[str]) -> list[OutboxEvent]:
         rows = await OutboxEvent._meta.db.execute_query_dict(_CLAIM, [ids, UUID(tenant_id), now])
         events = [OutboxEvent._init_from_db(**row) for row in rows]
     else:  # one writer at a time: nothing to lock
-        events = await OutboxEvent.filter(id__in=ids, tenant_id=tenant_id, dispatched_at=None)
+        pending = OutboxEvent.filter(id__in=ids, tenant_id=tenant_id, dispatched_at=None)
+        events = await pending
+        await pending.update(dispatched_at=now, attempts=F("attempts") + 1)
         for event in events:
-            event.dispatched_at = now
-            event.attempts += 1
-            await event.save(update_fields=["dispatched_at", "attempts"])
+            event.dispatched_at, event.attempts = now, event.attempts + 1
     return sorted(events, key=lambda event: (event.created_at, event.id))
 
 
